@@ -1,0 +1,125 @@
+"""The referee: central finite differences, tolerances and verdicts.
+
+Finite differences perturb one entry at a time by ±h with
+h = ∛ε · max(1, max|x|). While doing so they watch every kink on the way
+(relu, clamp and heaviside arguments, maximum's ties): an entry whose
+perturbation moves any kink argument across its kink is not trusted, and
+a disagreement there gives the verdict `kink` rather than `mismatch`.
+
+>>> import numpy as np
+>>> compare(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-12]))
+(1.000088900582341e-12, 5.000444502911705e-13)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradcalc.ops import OPS
+from gradcalc.tape import record
+from gradcalc.tree import Node, postorder
+
+#: (rtol, atol) between autograd and the symbolic formula; atol is scaled by max(1, max|gradient|).
+DEFAULT_TOLERANCES = {"float64": (1e-7, 1e-9), "float32": (1e-4, 1e-5)}
+#: Relative tolerance for finite differences, on top of their round-off (~ ε|f|/h).
+FD_RTOL = 1e-5
+VERDICTS = ("mismatch", "undefined", "kink", "equal")  # worst first
+
+
+@dataclass
+class FiniteDifference:
+    """A finite-difference gradient and the entries it cannot vouch for."""
+
+    value: np.ndarray
+    step: float
+    untrusted: np.ndarray  # bool, True where a kink lies within ±step
+    f: float
+
+
+def finite_difference(root: Node, values: dict[str, np.ndarray], name: str) -> FiniteDifference:
+    """Central differences of a scalar (or 1x1) expression with respect to one variable.
+
+    >>> from gradcalc.parse import parse
+    >>> fd = finite_difference(parse("sum(x*x)"), {"x": np.array([[1.0, 2.0]])}, "x")
+    >>> np.round(fd.value, 6)
+    array([[2., 4.]])
+    """
+    x = values[name]
+    step = float(np.cbrt(np.finfo(np.float64).eps) * max(1.0, float(np.max(np.abs(x), initial=0.0))))
+    f0, kinks0 = _probe(root, values)
+    grad = np.zeros_like(x, dtype=np.float64)
+    untrusted = np.zeros(x.shape, dtype=bool)
+    for index in np.ndindex(*x.shape):
+        sides = []
+        for sign in (1.0, -1.0):
+            moved = x.copy()
+            moved[index] += sign * step
+            sides.append(_probe(root, {**values, name: moved}))
+        (f_plus, kinks_plus), (f_minus, kinks_minus) = sides
+        grad[index] = (f_plus - f_minus) / (2 * step)
+        untrusted[index] = any(
+            not (np.array_equal(k0, kp) and np.array_equal(k0, km))
+            for k0, kp, km in zip(kinks0, kinks_plus, kinks_minus)
+        )
+    return FiniteDifference(grad, step, untrusted, f0)
+
+
+def _probe(root: Node, values: dict[str, np.ndarray]) -> tuple[float, list[np.ndarray]]:
+    """The expression's value and the side of its kink that every kink argument is on."""
+    _, tensors, _ = record(root, values)
+    kinks = []
+    for node in postorder(root):
+        op = OPS.get(node.op)
+        if op is not None and op.kink is not None:
+            args = [tensors[id(a)].value for a in node.args]
+            kinks.append(np.sign(op.kink(*args, **node.kwargs)))
+    return float(np.sum(tensors[id(root)].value)), kinks
+
+
+def compare(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Maximum absolute and relative difference between two arrays.
+
+    >>> compare(np.array(0.0), np.array(0.0))
+    (0.0, 0.0)
+    """
+    diff = np.abs(np.asarray(a, dtype=np.float64) - b)
+    if diff.size == 0 or not np.all(np.isfinite(diff)):
+        return (float("nan"), float("nan")) if diff.size else (0.0, 0.0)
+    scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), np.finfo(np.float64).tiny)
+    return float(diff.max()), float((diff / scale).max())
+
+
+def verdict(autograd: np.ndarray, symbolic: np.ndarray, fd: FiniteDifference,
+            rtol: float, atol: float | None) -> str:
+    """`equal`, `kink`, `mismatch` or `undefined` for one gradient (SPEC section 6).
+
+    `atol=None` means the default for float64, scaled by the gradient's size.
+
+    >>> g = np.array([[1.0, -2.0]])
+    >>> fd = FiniteDifference(g + 1e-9, 1e-6, np.zeros(g.shape, bool), 0.0)
+    >>> verdict(g, g, fd, 1e-7, None)
+    'equal'
+    """
+    if not all(np.all(np.isfinite(v)) for v in (autograd, symbolic, fd.value)) or not np.isfinite(fd.f):
+        return "undefined"
+    scale = max(1.0, float(np.max(np.abs(autograd), initial=0.0)))
+    if atol is None:
+        atol = DEFAULT_TOLERANCES["float64"][1] * scale
+    if not np.allclose(autograd, symbolic, rtol=rtol, atol=atol):
+        return "mismatch"
+    roundoff = 10 * np.finfo(np.float64).eps * max(1.0, abs(fd.f)) / fd.step
+    close = np.abs(fd.value - autograd) <= FD_RTOL * (scale + np.abs(autograd)) + roundoff + atol
+    if close.all():
+        return "equal"
+    return "kink" if fd.untrusted[~close].all() else "mismatch"
+
+
+def worst(verdicts: list[str]) -> str:
+    """The overall verdict: the worst of the parts.
+
+    >>> worst(["equal", "kink"])
+    'kink'
+    """
+    return min(verdicts, key=VERDICTS.index, default="equal")

@@ -1,0 +1,138 @@
+"""The command line: options in, a result rendered, an exit code out.
+
+Exit codes: 0 every verdict equal (or kink), 1 a mismatch or undefined,
+2 bad input (one message line on stderr, never a traceback; `--debug`
+shows one). NumPy and SymPy are imported only once a command runs, so
+`--help` and `--version` stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, NoReturn, Optional
+
+import typer
+
+from gradcalc import __version__
+from gradcalc.errors import GradcalcError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Gradient calculator for matrix expressions: tape autograd vs. closed form, "
+                       "refereed by finite differences.")
+
+EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"gradcalc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Gradient calculator for matrix expressions."""
+
+
+@app.command("eval")
+def evaluate_command(
+    expr: str = typer.Argument(..., help='The expression, e.g. "sum((relu(X@W)-Y)**2)".'),
+    wrt: list[str] = typer.Option([], "--wrt", help="Differentiate with respect to NAME (repeatable; default all)."),
+    shape: list[str] = typer.Option([], "--shape", help="NAME=DIMS, e.g. X=10x4, a=scalar (repeatable)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random values."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+    rtol: Optional[float] = typer.Option(None, "--rtol", help="Relative tolerance (default 1e-7)."),
+    atol: Optional[float] = typer.Option(None, "--atol", help="Absolute tolerance (default 1e-9 x gradient scale)."),
+    debug: bool = typer.Option(False, "--debug", help="Show a traceback on errors."),
+) -> None:
+    """Evaluate EXPR and its gradients: autograd and closed form side by side, with a verdict."""
+    try:
+        from gradcalc.pipeline import run_eval
+        from gradcalc.shapes import parse_shape_option
+
+        _check_tolerances(rtol, atol)
+        shapes = dict(parse_shape_option(s) for s in shape)
+        result = run_eval(expr, wrt=wrt or None, shapes=shapes, seed=seed, rtol=rtol, atol=atol)
+    except Exception as err:  # noqa: BLE001 - every failure becomes one line and an exit code
+        fail(err, as_json, debug)
+    if as_json:
+        from gradcalc.render import to_json
+
+        print(json.dumps(to_json(result), allow_nan=False))
+    else:
+        from gradcalc.render import show
+
+        show(result, _console())
+    raise typer.Exit(EXIT_OK if result.verdict in ("equal", "kink") else EXIT_MISMATCH)
+
+
+def _check_tolerances(rtol: float | None, atol: float | None) -> None:
+    from gradcalc.errors import InputError
+
+    for name, value in (("--rtol", rtol), ("--atol", atol)):
+        if value is not None and not (value >= 0 and value < float("inf")):
+            raise InputError(f"{name} {value}: must be a non-negative number, e.g. {name} 1e-6")
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, no_color=bool(os.environ.get("NO_COLOR")) or None)
+
+
+def fail(err: BaseException, as_json: bool, debug: bool) -> NoReturn:
+    """Report an error in one line (after the expression and a caret, if any) and exit."""
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+    if isinstance(err, GradcalcError):
+        kind, message, code = err.kind, err.message, EXIT_BAD_INPUT
+    else:
+        kind, message, code = "internal", f"internal error ({type(err).__name__}: {err}); please report it", \
+            EXIT_INTERNAL
+    position = getattr(err, "position", None)
+    source = getattr(err, "source", None)
+    if source is not None and position is not None and "\n" not in source:
+        sys.stderr.write(f"  {source}\n  {' ' * position}^\n")
+    sys.stderr.write(f"gradcalc: error: {message}\n")
+    if as_json:
+        body: dict[str, Any] = {"kind": kind, "message": message}
+        if kind == "parse" and position is not None:
+            body["position"] = position
+        print(json.dumps({"error": body}))
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    """Console-script entry point: runs the app with one-line usage errors and quiet broken pipes."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=sys.argv[1:], prog_name="gradcalc", standalone_mode=False)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_OK
+    except Exception as err:  # Typer's vendored Click exceptions, matched by name across versions
+        code = _usage_error(err)
+    sys.exit(code or 0)
+
+
+def _usage_error(err: Exception) -> int:
+    kinds = {cls.__name__ for cls in type(err).__mro__}
+    if kinds & {"NoArgsIsHelpError", "NoArgsIsHelp"}:
+        return EXIT_OK  # Typer has printed the help
+    if "Abort" in kinds:
+        return 130
+    if "UsageError" not in kinds:
+        raise err
+    message = err.format_message()  # type: ignore[attr-defined]
+    ctx = getattr(err, "ctx", None)
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None and ctx.command_path else ""
+    sys.stderr.write(f"gradcalc: error: {message}{hint}\n")
+    if "--json" in sys.argv:
+        print(json.dumps({"error": {"kind": "usage", "message": message}}))
+    return EXIT_BAD_INPUT

@@ -1,0 +1,249 @@
+"""Text to tree: Python's own tokenizer and grammar, then a strict whitelist.
+
+`ast.parse(..., mode="eval")` only builds a syntax tree; nothing is ever
+evaluated. The visitor accepts numbers, ASCII identifiers, the operators
+`+ - * / ** @`, calls of functions in the operator table (with `np.`,
+`numpy.`, `torch.`, `t.`, `F.` prefixes), method chains (`x.mm(W).sum()`) and
+`.T`; anything else is a ParseError pointing at the offending character.
+
+>>> parse("sum((X@W - Y)**2)").op
+'sum'
+>>> parse("x.t().mm(W)").args[0].op
+'transpose'
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+from typing import Any
+
+from gradcalc.errors import ParseError
+from gradcalc.ops import REQUIRED, Op, Param, lookup_function, lookup_method, lookup_symbol
+from gradcalc.ops import function_names, method_names
+from gradcalc.tree import Node
+
+PREFIXES = ("np", "numpy", "torch", "t", "F", "torch.nn.functional")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
+_UNOPS = {ast.USub: "-", ast.UAdd: "+"}
+
+
+def parse(text: str) -> Node:
+    """Parse an expression into a tree, or raise ParseError with a position.
+
+    >>> parse("relu(X@W)").args[0].op
+    'matmul'
+    >>> parse("foo(X)")
+    Traceback (most recent call last):
+    gradcalc.errors.ParseError: unknown function 'foo'; known functions: add, clamp, clamp_min, ...
+    """
+    if not text.strip():
+        raise ParseError("empty expression; try e.g. 'sum((X@W - Y)**2)'", position=0, source=text)
+    _check_characters(text)
+    indent = len(text) - len(text.lstrip())
+    try:
+        body = ast.parse(text[indent:], mode="eval").body
+    except SyntaxError as err:
+        raise ParseError(f"syntax error: {err.msg}", position=_syntax_position(text, indent, err),
+                         source=text) from None
+    return _Visitor(text, indent).visit(body)
+
+
+def _check_characters(text: str) -> None:
+    for i, ch in enumerate(text):
+        if not (ch.isascii() and (ch.isprintable() or ch in " \t\n")):
+            raise ParseError(f"invalid character {ch!r} (U+{ord(ch):04X}); use ASCII operators such as * and @",
+                             position=i, source=text)
+
+
+def _syntax_position(text: str, indent: int, err: SyntaxError) -> int:
+    if not err.lineno or not err.offset:
+        return len(text.rstrip())
+    line_start = sum(len(line) + 1 for line in text[indent:].split("\n")[: err.lineno - 1])
+    return min(indent + line_start + err.offset - 1, len(text))
+
+
+class _Visitor:
+    """Turns whitelisted ast nodes into tree Nodes; rejects everything else."""
+
+    def __init__(self, text: str, indent: int) -> None:
+        self.text = text
+        lines = text[indent:].split("\n")
+        self.line_starts = [indent + sum(len(line) + 1 for line in lines[:i]) for i in range(len(lines))]
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        start = self.line_starts[node.lineno - 1] + node.col_offset
+        end = self.line_starts[(node.end_lineno or node.lineno) - 1] + (node.end_col_offset or node.col_offset)
+        return start, end
+
+    def fail(self, message: str, node: ast.AST) -> ParseError:
+        return ParseError(message, position=self.span(node)[0], source=self.text)
+
+    def visit(self, node: ast.AST) -> Node:
+        if isinstance(node, ast.Constant):
+            return self.constant(node)
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            return self.binary(node)
+        if isinstance(node, ast.UnaryOp) and type(node.op) in _UNOPS:
+            operand = self.visit(node.operand)
+            if isinstance(node.op, ast.UAdd):
+                return operand
+            return self.build(lookup_symbol("-", binary=False), [operand], {}, node)
+        if isinstance(node, ast.Attribute):
+            return self.attribute(node)
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        raise self.fail(f"unsupported syntax: {_describe(node)}", node)
+
+    def constant(self, node: ast.Constant) -> Node:
+        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+            raise self.fail(f"unsupported constant {node.value!r}: only numbers are allowed", node)
+        return Node("const", value=node.value, span=self.span(node))
+
+    def name(self, node: ast.Name) -> Node:
+        if not _IDENT.fullmatch(node.id):
+            raise self.fail(f"invalid name {node.id!r}", node)
+        if node.id.startswith("__"):
+            raise self.fail(f"invalid name {node.id!r}: names may not start with '__'", node)
+        if lookup_function(node.id) is not None:
+            raise self.fail(f"{node.id!r} is a function; call it as {node.id}(...)", node)
+        return Node("var", name=node.id, span=self.span(node))
+
+    def binary(self, node: ast.BinOp) -> Node:
+        op = lookup_symbol(_BINOPS[type(node.op)], binary=True)
+        left = self.visit(node.left)
+        if op.arity == 1:  # `A ** p`: the right operand is the op's first parameter
+            return self.build(op, [left], {op.params[0].name: node.right}, node)
+        return self.build(op, [left, self.visit(node.right)], {}, node)
+
+    def attribute(self, node: ast.Attribute) -> Node:
+        if node.attr == "T":
+            return self.build(lookup_method("t"), [self.visit(node.value)], {}, node)
+        if _dotted(node.value) in PREFIXES:
+            raise self.fail(f"{_dotted(node)} must be called, e.g. {_dotted(node)}(X)", node)
+        self.visit(node.value)
+        raise ParseError(f"unknown attribute '.{node.attr}'; did you mean '.T'?",
+                         position=self.span(node)[1] - len(node.attr), source=self.text)
+
+    def call(self, node: ast.Call) -> Node:
+        func = node.func
+        if isinstance(func, ast.Name):
+            op = self.function(func.id, func)
+            return self.build(op, node.args, node.keywords, node)
+        if isinstance(func, ast.Attribute):
+            prefix = _dotted(func.value)
+            op = lookup_function(func.attr)
+            if prefix in PREFIXES and op is not None and (prefix != "t" or len(node.args) >= max(op.arity, 1)):
+                return self.build(op, node.args, node.keywords, node)
+            if prefix in PREFIXES and prefix != "t":
+                self.function(func.attr, node)
+            receiver = self.visit(func.value)
+            method = lookup_method(func.attr)
+            if method is None:
+                message = f"unknown method '.{func.attr}()'{_suggest(func.attr, method_names(), 'methods')}"
+                raise ParseError(message, position=self.span(func)[1] - len(func.attr), source=self.text)
+            return self.build(method, [receiver, *node.args], node.keywords, node)
+        raise self.fail(f"unsupported call of {_describe(func)}", node)
+
+    def function(self, name: str, where: ast.AST) -> Op:
+        op = lookup_function(name)
+        if op is None:
+            raise self.fail(f"unknown function {name!r}{_suggest(name, function_names(), 'functions')}", where)
+        return op
+
+    def build(self, op: Op, args: list[Any], keywords: list[ast.keyword] | dict[str, Any],
+              node: ast.AST) -> Node:
+        """Sort call arguments into tensor inputs and constant parameters, then make the node."""
+        tensors, extra = list(args[: op.arity]), list(args[op.arity:])
+        if len(tensors) < op.arity or len(extra) > len(op.params):
+            raise self.fail(f"{op.name}() takes {_signature(op)}, got {len(args)} argument(s)", node)
+        named = dict(zip((p.name for p in op.params), extra))
+        for kw in keywords if isinstance(keywords, list) else []:
+            if kw.arg not in {p.name for p in op.params} or kw.arg in named:
+                allowed = ", ".join(p.name for p in op.params) or "none"
+                raise self.fail(f"{op.name}() got an unexpected keyword {kw.arg!r} (allowed: {allowed})", kw.value)
+            named[kw.arg] = kw.value
+        if isinstance(keywords, dict):
+            named.update(keywords)
+        params = {}
+        for param in op.params:
+            if param.name in named:
+                params[param.name] = self.number(named[param.name], op, param)
+            elif param.default is REQUIRED:
+                raise self.fail(f"{op.name}() needs its {param.name!r} argument: {_signature(op)}", node)
+        inputs = [a if isinstance(a, Node) else self.visit(a) for a in tensors]
+        span = self.span(node)
+        if op.expand is not None:
+            return _respan(op.expand(*inputs, **params), span)
+        return Node(op.name, tuple(inputs), tuple(params.items()), span=span)
+
+    def number(self, value: ast.AST, op: Op, param: Param) -> float | int:
+        """A constant parameter: a number, possibly written as an arithmetic of numbers."""
+        number = _fold(self.visit(value))
+        if number is None or (param.integer and (number != int(number) or number < 1)):
+            kind = "a positive integer" if param.integer else "a number"
+            raise self.fail(f"{op.name}(): {param.name!r} must be {kind}", value)
+        return int(number) if param.integer else number
+
+
+def _fold(node: Node) -> float | int | None:
+    """The value of a constant-only subtree, or None."""
+    if node.op == "const":
+        return node.value
+    values = [_fold(a) for a in node.args]
+    if any(v is None for v in values):
+        return None
+    p = node.kwargs.get("p")
+    try:
+        match node.op:
+            case "neg":
+                return -values[0]
+            case "add":
+                return values[0] + values[1]
+            case "mul":
+                return values[0] * values[1]
+            case "pow":
+                return values[0] ** p
+    except (ArithmeticError, ValueError):
+        return None
+    return None
+
+
+def _respan(node: Node, span: tuple[int, int]) -> Node:
+    """Give a composed op's expansion the source span of the text it came from."""
+    if node.op in ("var", "const"):
+        return node
+    return Node(node.op, tuple(_respan(a, span) if a.span == (0, 0) else a for a in node.args),
+                node.params, span=span)
+
+
+def _dotted(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return ""
+
+
+def _signature(op: Op) -> str:
+    inputs = ["A", "B", "C"][: op.arity]
+    params = [p.name if p.default is REQUIRED else f"{p.name}={p.default}" for p in op.params]
+    return f"{op.name}({', '.join(inputs + params)})"
+
+
+def _suggest(name: str, known: list[str], what: str) -> str:
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    if close:
+        return f"; did you mean {', '.join(close)}?"
+    return f"; known {what}: {', '.join(known)}"
+
+
+def _describe(node: ast.AST) -> str:
+    names = {ast.Subscript: "indexing", ast.Compare: "comparison", ast.BoolOp: "boolean operator",
+             ast.Lambda: "lambda", ast.IfExp: "conditional expression", ast.Tuple: "tuple",
+             ast.List: "list", ast.Dict: "dict", ast.Starred: "starred argument"}
+    return names.get(type(node), type(node).__name__.lower())

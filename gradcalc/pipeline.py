@@ -1,0 +1,120 @@
+"""The main job, stage by stage: text → tree → shapes → values → (tape | symbolic) → verdict.
+
+`run_eval` returns an `EvalResult`: plain data that the Rich view and the
+JSON view both render.
+
+>>> result = run_eval("sum((relu(X@W)-Y)**2)", wrt=["W"])
+>>> result.gradients[0].formula, result.verdict
+('2*X.T@((relu(X@W) - Y)*heaviside(X@W))', 'equal')
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gradcalc.errors import InputError, ShapeError
+from gradcalc.parse import parse
+from gradcalc.shapes import format_shape, infer
+from gradcalc.tree import variable_names
+
+
+@dataclass
+class Variable:
+    """One input: its shape, its values and where they came from."""
+
+    name: str
+    shape: tuple[int, ...]
+    value: np.ndarray
+    source: str
+    default_shape: bool = False
+
+
+@dataclass
+class Gradient:
+    """Everything known about the gradient with respect to one variable."""
+
+    name: str
+    shape: tuple[int, ...]
+    autograd: np.ndarray
+    formula: str
+    pretty: str
+    latex: str
+    symbolic: np.ndarray
+    finite_difference: np.ndarray
+    step: float
+    untrusted: int
+    max_abs_diff: float
+    max_rel_diff: float
+    fd_max_abs_diff: float
+    verdict: str
+
+
+@dataclass
+class EvalResult:
+    """The outcome of `gradcalc eval`."""
+
+    expression: str
+    variables: list[Variable]
+    value: float
+    gradients: list[Gradient]
+    verdict: str
+    rtol: float
+    atol: float | None
+    notes: list[str] = field(default_factory=list)
+
+
+def run_eval(expression: str, wrt: list[str] | None = None, shapes: dict[str, tuple[int, ...]] | None = None,
+             seed: int = 0, rtol: float | None = None, atol: float | None = None) -> EvalResult:
+    """Evaluate an expression and its gradients three ways, and judge them."""
+    from gradcalc import check, printing, symbolic
+    from gradcalc.tape import record
+    from gradcalc.values import draw
+
+    tree = parse(expression)
+    names = variable_names(tree)
+    wrt = _check_names(list(dict.fromkeys(wrt or names)), names, "--wrt")
+    _check_names(list(shapes or {}), names, "--shape")
+    info = infer(tree, shapes, expression)
+    out_shape = info.of(tree)
+    if out_shape not in ((), (1, 1)):
+        raise ShapeError(
+            f"the expression is {format_shape(out_shape)}, not a scalar, so it has no gradient; "
+            f"reduce it first, e.g. sum({expression})", position=0, source=expression)
+    drawn = draw(tree, info.variables, seed)
+    values = {name: v.value for name, v in drawn.items()}
+    tape, tensors, leaves = record(tree, values, set(wrt))
+    root = tensors[id(tree)]
+    grads = tape.backward(root)
+    formulas = symbolic.gradients(tree, info, wrt)
+    rtol = check.DEFAULT_TOLERANCES["float64"][0] if rtol is None else rtol
+    gradients = []
+    for name in wrt:
+        auto = grads[leaves[name].index]
+        auto = np.zeros_like(values[name]) if auto is None else np.array(auto, dtype=np.float64)
+        sym = np.broadcast_to(symbolic.evaluate(formulas[name], values), auto.shape).astype(np.float64)
+        fd = check.finite_difference(tree, values, name)
+        abs_diff, rel_diff = check.compare(auto, sym)
+        gradients.append(Gradient(
+            name=name, shape=info.variables[name], autograd=auto,
+            formula=printing.syntax(formulas[name]), pretty=printing.pretty(formulas[name]),
+            latex=printing.latex(formulas[name]), symbolic=sym,
+            finite_difference=fd.value, step=fd.step, untrusted=int(fd.untrusted.sum()),
+            max_abs_diff=abs_diff, max_rel_diff=rel_diff, fd_max_abs_diff=check.compare(auto, fd.value)[0],
+            verdict=check.verdict(auto, sym, fd, rtol, atol),
+        ))
+    variables = [Variable(name, info.variables[name], drawn[name].value, drawn[name].source,
+                          name in info.defaulted) for name in names]
+    return EvalResult(expression, variables, float(np.sum(root.value)), gradients,
+                      check.worst([g.verdict for g in gradients]), rtol, atol)
+
+
+def _check_names(asked: list[str], known: list[str], option: str) -> list[str]:
+    for name in asked:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}?" if close else f"variables: {', '.join(known) or 'none'}"
+            raise InputError(f"{option} {name}: no variable {name!r} in the expression; {hint}")
+    return asked

@@ -1,0 +1,228 @@
+"""Formulas as text: gradcalc syntax, Unicode pretty form and LaTeX, from one printer.
+
+One recursive printer walks the SymPy expression; a `Style` says how each
+construct is spelled. The gradcalc syntax re-parses to the same numbers
+(Python precedence, `*` elementwise, `@` matrix product).
+
+>>> import sympy as sp
+>>> from gradcalc import matexpr as s
+>>> X, W = sp.MatrixSymbol("X", 4, 3), sp.MatrixSymbol("W", 3, 5)
+>>> e = s.scale(2, s.matmul(s.T(X), s.fn("heaviside", s.matmul(X, W))))
+>>> syntax(e), pretty(e)
+('2*X.T@heaviside(X@W)', '2·Xᵀ H(XW)')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import sympy as sp
+from sympy import (HadamardPower, HadamardProduct, Identity, MatAdd, MatMul, MatrixSymbol, OneMatrix, Trace,
+                   Transpose, ZeroMatrix)
+
+from gradcalc import matexpr as s
+from gradcalc.matexpr import Elementwise, ElementwiseScalar, Reduce, is_matrix
+from gradcalc.ops import OPS, REQUIRED
+
+ADD, MUL, NEG, POW, ATOM = 1, 2, 3, 4, 5
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+@dataclass(frozen=True)
+class Style:
+    """How one output format spells each construct."""
+
+    matmul: str
+    hadamard: str
+    divide: str
+    times: str
+    plus: str
+    minus: str
+    neg: str
+    paren: str
+    call: str
+    transpose: str
+    power: Callable[[str, Any, bool], str]
+    fraction: str
+    function: Callable[[str], str]
+    eye: str
+    ones: str
+    zeros: str
+    sizes: dict[int, int] | None = None
+
+
+def _op_name(attr: str) -> Callable[[str], str]:
+    def name(op_name: str) -> str:
+        op = OPS.get(op_name)
+        spelled = getattr(op, attr, "") if op else ""
+        if spelled:
+            return spelled
+        return op_name if attr == "pretty" else rf"\operatorname{{{op_name}}}"
+    return name
+
+
+def _syntax_power(base: str, p: Any, matrix: bool) -> str:
+    exponent = str(p) if p.is_Integer and p >= 0 else f"({_number(p, SYNTAX)})"
+    return f"{base}**{exponent}"
+
+
+def _pretty_power(base: str, p: Any, matrix: bool) -> str:
+    mark = "⊙" if matrix else ""
+    if p.is_Integer:
+        return f"{base}{mark}{str(p).translate(_SUPERSCRIPT)}"
+    return f"{base}{mark}^({_number(p, PRETTY)})"
+
+
+def _latex_power(base: str, p: Any, matrix: bool) -> str:
+    mark = r"\circ " if matrix else ""
+    return f"{base}^{{{mark}{_number(p, LATEX)}}}"
+
+
+SYNTAX = Style("@", "*", "/", "*", " + ", " - ", "-", "({})", "{}({})", "{}.T", _syntax_power, "{}/{}",
+               lambda name: name, "eye({})", "ones({}, {})", "zeros({}, {})")
+PRETTY = Style("", " ⊙ ", " ⊘ ", "·", " + ", " − ", "−", "({})", "{}({})", "{}ᵀ", _pretty_power, "{}/{}",
+               _op_name("pretty"), "I{}", "𝟏{}ₓ{}", "0{}ₓ{}", _SUBSCRIPT)
+LATEX = Style(" ", r" \odot ", r" \oslash ", " ", " + ", " - ", "-", r"\left({}\right)", r"{}\left({}\right)",
+              "{}^{{T}}", _latex_power, r"\frac{{{}}}{{{}}}", _op_name("latex"), r"I_{{{}}}",
+              r"\mathbf{{1}}_{{{} \times {}}}", r"0_{{{} \times {}}}")
+
+
+def syntax(e: Any) -> str:
+    """The formula in gradcalc's own expression syntax (re-parses to the same numbers)."""
+    return _Printer(SYNTAX).text(e)
+
+
+def pretty(e: Any) -> str:
+    """The formula in Unicode math notation: juxtaposed products, ᵀ, ⊙."""
+    return _Printer(PRETTY).text(e)
+
+
+def latex(e: Any) -> str:
+    """The formula in LaTeX."""
+    return _Printer(LATEX).text(e)
+
+
+def _number(n: Any, style: Style) -> str:
+    if n.is_Integer:
+        return str(n)
+    if n.is_Rational:
+        return style.fraction.format(n.p, n.q)
+    return repr(float(n))
+
+
+class _Printer:
+    def __init__(self, style: Style) -> None:
+        self.style = style
+
+    def text(self, e: Any) -> str:
+        return self.show(e)[0]
+
+    def wrap(self, e: Any, at_least: int) -> str:
+        text, prec = self.show(e)
+        return text if prec >= at_least else self.style.paren.format(text)
+
+    def show(self, e: Any) -> tuple[str, int]:
+        st = self.style
+        if isinstance(e, (MatrixSymbol, sp.Symbol)):
+            return str(e.name), ATOM
+        if isinstance(e, sp.Number):
+            text = _number(e, st)
+            return text, NEG if e < 0 else (MUL if e.is_Rational and not e.is_Integer else ATOM)
+        if isinstance(e, (Identity, OneMatrix, ZeroMatrix)):
+            pattern = {Identity: st.eye, OneMatrix: st.ones, ZeroMatrix: st.zeros}[type(e)]
+            sizes = [str(n).translate(st.sizes) if st.sizes else str(n) for n in e.shape]
+            return pattern.format(*sizes), ATOM
+        if isinstance(e, (MatAdd, sp.Add)):
+            return self.sum(e)
+        if isinstance(e, (MatMul, sp.Mul)):
+            return self.product(e)
+        if isinstance(e, HadamardProduct):
+            return self.hadamard(list(e.args), [])
+        if isinstance(e, (HadamardPower, sp.Pow)):
+            base, p = (e.base, e.exp) if isinstance(e, sp.Pow) else e.args
+            if p.is_negative:
+                return self.hadamard([], [e]) if is_matrix(e) else self.product(e)
+            return st.power(self.wrap(base, ATOM), p, is_matrix(e)), POW
+        if isinstance(e, Transpose):
+            return st.transpose.format(self.wrap(e.arg, ATOM)), ATOM
+        if isinstance(e, Trace):
+            return self.call("trace", [e.arg]), ATOM
+        if isinstance(e, Reduce):
+            return self.call(e.kind, [e.arg]), ATOM
+        if isinstance(e, (Elementwise, ElementwiseScalar)):
+            return self.call(e.name, list(e.operands), list(e.params)), ATOM
+        raise TypeError(f"cannot print {type(e).__name__}: {e}")
+
+    def call(self, name: str, operands: list[Any], params: list[Any] = ()) -> str:
+        shown = [self.text(o) for o in operands]
+        for param, value in zip(OPS[name].params, params):
+            if param.default is REQUIRED or sp.sympify(param.default) != value:
+                shown.append(_number(sp.sympify(value), self.style))
+        return self.style.call.format(self.style.function(name), ", ".join(shown))
+
+    def sum(self, e: Any) -> tuple[str, int]:
+        terms = sorted(e.args, key=_is_negative)  # stable: positive terms first, SymPy's order otherwise
+        parts = []
+        broadcasts = any(not isinstance(s.split(t)[1], OneMatrix) for t in terms)
+        for i, term in enumerate(terms):
+            negative = _is_negative(term)
+            positive = -term if negative else term
+            if broadcasts and is_matrix(term) and isinstance(s.split(positive)[1], OneMatrix):
+                positive = s.split(positive)[0]  # `x + 1` rather than `x + ones(4, 3)`
+            body = self.wrap(positive, MUL if negative else ADD)
+            if i == 0:
+                parts.append(f"{self.style.neg}{body}" if negative else body)
+            else:
+                parts.append(f"{self.style.minus if negative else self.style.plus}{body}")
+        return "".join(parts), ADD
+
+    def product(self, e: Any) -> tuple[str, int]:
+        factors = list(e.args) if isinstance(e, (MatMul, sp.Mul)) else [e]
+        numbers = [f for f in factors if isinstance(f, sp.Number)]
+        coeff = sp.Mul(*numbers)
+        scalars = [f for f in factors if not isinstance(f, sp.Number) and not is_matrix(f)]
+        matrices = [f for f in factors if is_matrix(f)]
+        top = [f for f in scalars if not (isinstance(f, sp.Pow) and f.exp.is_negative)]
+        bottom = [1 / f for f in scalars if isinstance(f, sp.Pow) and f.exp.is_negative]
+        st = self.style
+        negative = coeff < 0
+        coeff = abs(coeff)
+        if coeff.q != 1:
+            bottom.insert(0, sp.Integer(coeff.q))
+        pieces = [str(coeff.p) if coeff.p != 1 or not (top or matrices) else ""]
+        pieces += [self.wrap(f, POW) for f in top]
+        text = st.times.join(p for p in pieces if p)
+        if matrices:
+            joiner = st.matmul if st is not PRETTY or _short(matrices) else "·"
+            mats = joiner.join(self.wrap(m, POW) for m in matrices)
+            text = f"{text}{st.times}{mats}" if text else mats
+        for d in bottom:
+            text = st.fraction.format(text, self.wrap(d, POW))
+        return (f"{st.neg}{text}", NEG) if negative else (text, MUL)
+
+    def hadamard(self, top: list[Any], bottom: list[Any]) -> tuple[str, int]:
+        top = list(top)
+        for f in list(top):
+            if isinstance(f, HadamardPower) and f.exp.is_negative:
+                top.remove(f)
+                bottom.append(f)
+        st = self.style
+        text = st.hadamard.join(self.wrap(f, POW) for f in top) if top else "1"
+        for f in bottom:
+            inverse = f.base if f.exp == -1 else HadamardPower(f.base, -f.exp)
+            text = f"{text}{st.divide}{self.wrap(inverse, POW)}"
+        return text, MUL
+
+
+def _is_negative(term: Any) -> bool:
+    if is_matrix(term):
+        coeff = term.args[0] if isinstance(term, MatMul) else None
+        return bool(isinstance(coeff, sp.Number) and coeff < 0)
+    return bool(term.could_extract_minus_sign())
+
+
+def _short(matrices: list[Any]) -> bool:
+    names = [m.arg if isinstance(m, Transpose) else m for m in matrices]
+    return all(not isinstance(m, MatrixSymbol) or len(m.name) == 1 for m in names)

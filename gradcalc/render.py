@@ -1,0 +1,155 @@
+"""Two views of one result: Rich tables for people, a JSON document for scripts.
+
+>>> from gradcalc.pipeline import run_eval
+>>> doc = to_json(run_eval("sum(x*x)", shapes={"x": (1, 2)}))
+>>> doc["gradients"]["x"]["verdict"], doc["variables"]["x"]["shape"]
+('equal', [1, 2])
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from gradcalc import __version__
+from gradcalc.pipeline import EvalResult, Gradient
+from gradcalc.shapes import format_shape
+
+VERDICT_STYLE = {"equal": "bold green", "kink": "bold yellow", "mismatch": "bold red", "undefined": "bold red"}
+MAX_ROWS, MAX_COLS = 12, 8
+
+
+def plain(x: Any) -> Any:
+    """Arrays and NumPy scalars as strict-JSON values: nested lists, non-finite as None.
+
+    >>> plain(np.array([[1.0, np.nan]]))
+    [[1.0, None]]
+    """
+    if isinstance(x, np.ndarray):
+        return plain(x.tolist())
+    if isinstance(x, (list, tuple)):
+        return [plain(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def to_json(result: EvalResult) -> dict[str, Any]:
+    """The SPEC section 6 document for `gradcalc eval --json`."""
+    return {
+        "gradcalc": __version__,
+        "expression": result.expression,
+        "variables": {
+            v.name: {"shape": list(v.shape), "source": v.source, "default_shape": v.default_shape}
+            for v in result.variables
+        },
+        "value": plain(result.value),
+        "gradients": {g.name: _gradient_json(g) for g in result.gradients},
+        "tolerance": {"rtol": result.rtol, "atol": result.atol},
+        "verdict": result.verdict,
+    }
+
+
+def _gradient_json(g: Gradient) -> dict[str, Any]:
+    return {
+        "shape": list(g.shape),
+        "autograd": plain(g.autograd),
+        "symbolic": {"formula": g.formula, "pretty": g.pretty, "latex": g.latex, "value": plain(g.symbolic)},
+        "finite_difference": {"value": plain(g.finite_difference), "step": g.step,
+                              "max_abs_diff": plain(g.fd_max_abs_diff), "untrusted_entries": g.untrusted},
+        "max_abs_diff": plain(g.max_abs_diff),
+        "max_rel_diff": plain(g.max_rel_diff),
+        "verdict": g.verdict,
+    }
+
+
+def format_matrix(a: np.ndarray) -> list[list[str]]:
+    """Entries as text with one format for the whole matrix; big matrices elided with '…'.
+
+    >>> format_matrix(np.array([[1.5, -2.0]]))
+    [['1.5000', '-2.0000']]
+    """
+    a = np.atleast_2d(np.asarray(a, dtype=np.float64))
+    finite = np.abs(a[np.isfinite(a) & (a != 0)])
+    fixed = finite.size == 0 or (finite.min() >= 1e-3 and finite.max() < 1e5)
+    fmt = "{:.4f}" if fixed else "{:.3e}"
+    rows = _elide(range(a.shape[0]), MAX_ROWS)
+    cols = _elide(range(a.shape[1]), MAX_COLS)
+    return [["⋮" if i is None else "…" if j is None else fmt.format(a[i, j]) for j in cols] for i in rows]
+
+
+def _elide(indices: range, limit: int) -> list[int | None]:
+    if len(indices) <= limit:
+        return list(indices)
+    half = limit // 2
+    return [*indices[:half], None, *indices[-half:]]
+
+
+def _number(x: float) -> str:
+    return "nan" if x is None or not math.isfinite(x) else f"{x:.3g}"
+
+
+def show(result: EvalResult, console: Any) -> None:
+    """Print the side-by-side view of a result on a Rich console."""
+    from rich.table import Table
+    from rich.text import Text
+
+    console.print(Text.assemble(("gradcalc eval  ", "dim"), (result.expression, "bold")))
+    header = Table(box=None, padding=(0, 2), show_header=True, header_style="dim")
+    for column in ("variable", "shape", "values"):
+        header.add_column(column)
+    for v in result.variables:
+        shape = format_shape(v.shape) + (" (default)" if v.default_shape else "")
+        header.add_row(v.name, shape, v.source)
+    console.print(header)
+    console.print(Text.assemble("f = ", (_value(result.value), "bold")))
+    for g in result.gradients:
+        console.print()
+        _show_gradient(g, console, Table, Text)
+    console.print()
+    console.print(Text.assemble("verdict: ", (result.verdict, VERDICT_STYLE[result.verdict])))
+
+
+def _value(x: float) -> str:
+    return f"{x:.6g}" if math.isfinite(x) else str(x)
+
+
+def _show_gradient(g: Gradient, console: Any, table_type: Any, text_type: Any) -> None:
+    console.print(text_type.assemble(("∂f/∂" + g.name, "bold cyan"), f"  ({format_shape(g.shape)})"))
+    matrices = [("autograd (tape)", format_matrix(g.autograd)), ("symbolic (closed form)", format_matrix(g.symbolic))]
+    widths = [max(len(title), _width(rows)) for title, rows in matrices]
+    if sum(widths) + 4 <= console.width:
+        side = table_type.grid(padding=(0, 4, 0, 0))
+        side.add_row(*(text_type(title, style="dim") for title, _ in matrices))
+        side.add_row(*(_grid(rows, table_type) for _, rows in matrices))
+        console.print(side)
+    else:
+        for title, rows in matrices:
+            console.print(text_type(title, style="dim"))
+            console.print(_grid(rows, table_type))
+    console.print(text_type.assemble(("formula  ", "dim"), g.formula))
+    console.print(text_type.assemble(("         ", "dim"), g.pretty))
+    fd_note = f"finite differences ±{_number(g.fd_max_abs_diff)} (h {g.step:.1e})"
+    if g.untrusted:
+        fd_note += f", {g.untrusted} entries at a kink"
+    console.print(text_type.assemble(
+        (g.verdict, VERDICT_STYLE[g.verdict]),
+        f"  abs diff {_number(g.max_abs_diff)} · rel diff {_number(g.max_rel_diff)} · {fd_note}",
+    ))
+
+
+def _width(rows: list[list[str]]) -> int:
+    return sum(max(len(row[j]) for row in rows) + 1 for j in range(len(rows[0])))
+
+
+def _grid(rows: list[list[str]], table_type: Any) -> Any:
+    grid = table_type.grid(padding=(0, 1, 0, 0))
+    for _ in rows[0]:
+        grid.add_column(justify="right", no_wrap=True)
+    for row in rows:
+        grid.add_row(*row)
+    return grid

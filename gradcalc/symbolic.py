@@ -1,0 +1,138 @@
+"""Closed-form gradients: the tree as SymPy matrix expressions, differentiated by our own rules.
+
+The forward pass builds each node's SymPy form from the operator table;
+the reverse pass seeds the output's adjoint with 1 and hands each node's
+adjoint to its op's symbolic adjoint rule, summing contributions per
+variable. SymPy's own `MatrixExpr.diff` is not used (on SymPy 1.14 it fails
+on `sum((relu(X@W)-Y)**2)` and returns 0 for d/dX log det X). `evaluate`
+computes a formula's numbers with NumPy by walking the expression.
+
+>>> from gradcalc.parse import parse
+>>> from gradcalc.shapes import infer
+>>> from gradcalc.printing import syntax
+>>> tree = parse("sum((relu(X@W)-Y)**2)")
+>>> syntax(gradients(tree, infer(tree), ["W"])["W"])
+'2*X.T@((relu(X@W) - Y)*heaviside(X@W))'
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+import sympy as sp
+from sympy import (HadamardPower, HadamardProduct, Identity, MatAdd, MatMul, MatrixSymbol, OneMatrix, Trace,
+                   Transpose, ZeroMatrix)
+
+from gradcalc import matexpr as s
+from gradcalc.matexpr import Elementwise, ElementwiseScalar, Reduce
+from gradcalc.ops import OPS
+from gradcalc.shapes import ShapeInfo
+from gradcalc.tree import Node, postorder
+
+
+def symbol(name: str, shape: tuple[Any, ...]) -> Any:
+    """A variable as SymPy sees it: a MatrixSymbol, or a real Symbol for a scalar.
+
+    >>> symbol("W", (3, 5)).shape, symbol("a", ())
+    ((3, 5), a)
+    """
+    return MatrixSymbol(name, *shape) if shape else sp.Symbol(name, real=True)
+
+
+def forward(root: Node, shapes: ShapeInfo) -> dict[int, Any]:
+    """Every node's SymPy form, by `id(node)`."""
+    forms: dict[int, Any] = {}
+    for node in postorder(root):
+        if node.op == "var":
+            forms[id(node)] = symbol(node.name, shapes.variables[node.name])
+        elif node.op == "const":
+            forms[id(node)] = sp.sympify(node.value)
+        else:
+            args = [forms[id(a)] for a in node.args]
+            forms[id(node)] = OPS[node.op].sym(s, *args, **node.kwargs)
+    return forms
+
+
+def gradients(root: Node, shapes: ShapeInfo, wrt: Iterable[str]) -> dict[str, Any]:
+    """The closed-form gradient of a scalar (or 1x1) expression for each name in `wrt`."""
+    wrt = list(wrt)
+    forms = forward(root, shapes)
+    order = postorder(root)
+    needs: set[int] = set()
+    for node in order:
+        if (node.op == "var" and node.name in wrt) or any(id(a) in needs for a in node.args):
+            needs.add(id(node))
+    adjoint: dict[int, Any] = {id(root): Identity(1) if s.is_matrix(forms[id(root)]) else sp.Integer(1)}
+    by_name: dict[str, Any] = {}
+    for node in reversed(order):
+        g = adjoint.pop(id(node), None)
+        if g is None:
+            continue
+        if node.op == "var":
+            by_name[node.name] = s.add(by_name[node.name], g) if node.name in by_name else g
+            continue
+        op, inputs = OPS[node.op], [forms[id(a)] for a in node.args]
+        for i, arg in enumerate(node.args):
+            if id(arg) not in needs:
+                continue
+            contribution = op.sym_vjp[i](s, g, forms[id(node)], *inputs, **node.kwargs)
+            contribution = s.sum_to(contribution, inputs[i])
+            previous = adjoint.get(id(arg))
+            adjoint[id(arg)] = contribution if previous is None else s.add(previous, contribution)
+    return {name: by_name.get(name, s.zero_like(symbol(name, shapes.variables[name]))) for name in wrt}
+
+
+def evaluate(expr: Any, values: dict[str, np.ndarray]) -> np.ndarray:
+    """The numbers of a formula, with NumPy, on the variables' values.
+
+    >>> import sympy as sp
+    >>> X = sp.MatrixSymbol("X", 1, 2)
+    >>> evaluate(2 * X, {"X": np.array([[1.0, 2.0]])})
+    array([[2., 4.]])
+    """
+    memo: dict[Any, np.ndarray] = {}
+
+    def ev(e: Any) -> Any:
+        if e not in memo:
+            memo[e] = _evaluate_node(e, ev, values)
+        return memo[e]
+
+    return np.asarray(ev(expr), dtype=np.float64)
+
+
+def _evaluate_node(e: Any, ev: Any, values: dict[str, np.ndarray]) -> Any:
+    if isinstance(e, (MatrixSymbol, sp.Symbol)):
+        return values[e.name]
+    if isinstance(e, sp.Number):
+        return float(e)
+    if isinstance(e, Identity):
+        return np.eye(int(e.shape[0]))
+    if isinstance(e, OneMatrix):
+        return np.ones(tuple(int(n) for n in e.shape))
+    if isinstance(e, ZeroMatrix):
+        return np.zeros(tuple(int(n) for n in e.shape))
+    if isinstance(e, (MatAdd, sp.Add)):
+        return sum((ev(a) for a in e.args[1:]), start=ev(e.args[0]))
+    if isinstance(e, MatMul):
+        scalar = np.prod([ev(a) for a in e.args if not s.is_matrix(a)])
+        matrices = [ev(a) for a in e.args if s.is_matrix(a)]
+        product = matrices[0]
+        for m in matrices[1:]:
+            product = product @ m
+        return scalar * product
+    if isinstance(e, (sp.Mul, HadamardProduct)):
+        return np.prod(np.broadcast_arrays(*[ev(a) for a in e.args]), axis=0)
+    if isinstance(e, (sp.Pow, HadamardPower)):
+        return np.power(ev(e.args[0]), float(e.args[1]))
+    if isinstance(e, Transpose):
+        return ev(e.arg).T
+    if isinstance(e, Trace):
+        return np.trace(ev(e.arg))
+    if isinstance(e, Reduce):
+        return OPS[e.kind].forward(ev(e.arg))
+    if isinstance(e, (Elementwise, ElementwiseScalar)):
+        op = OPS[e.name]
+        params = {p.name: (int(v) if p.integer else float(v)) for p, v in zip(op.params, e.params)}
+        return op.forward(*(ev(o) for o in e.operands), **params)
+    raise TypeError(f"cannot evaluate {type(e).__name__}: {e}")

@@ -1,0 +1,86 @@
+"""The expression tree that every stage reads: variables, constants and op calls.
+
+>>> x = Node("var", name="x")
+>>> y = Node("mul", (Node("const", value=2), x))
+>>> [n.op for n in postorder(y)]
+['const', 'var', 'mul']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+Number = float | int
+
+
+@dataclass(frozen=True, eq=False)
+class Node:
+    """One node: `op` is "var", "const" or an operator name from the table.
+
+    Nodes compare by identity; `span` is the (start, end) of the text the
+    node came from, for error messages.
+
+    >>> Node("var", name="W").name
+    'W'
+    """
+
+    op: str
+    args: tuple[Node, ...] = ()
+    params: tuple[tuple[str, Number], ...] = ()
+    name: str = ""
+    value: Number = 0
+    span: tuple[int, int] = field(default=(0, 0))
+
+    @property
+    def kwargs(self) -> dict[str, Number]:
+        """The constant parameters as keyword arguments.
+
+        >>> Node("pow", params=(("p", 2),)).kwargs
+        {'p': 2}
+        """
+        return dict(self.params)
+
+
+def postorder(root: Node) -> list[Node]:
+    """Every distinct node once, children before parents, left to right (no recursion).
+
+    >>> a = Node("var", name="a")
+    >>> [n.op for n in postorder(Node("add", (a, a)))]
+    ['var', 'add']
+    """
+    order: list[Node] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        stack.extend((arg, False) for arg in reversed(node.args))
+    return order
+
+
+def leaves(root: Node) -> Iterator[Node]:
+    """The variable nodes, in order of appearance in the text.
+
+    >>> t = Node("add", (Node("var", name="b", span=(4, 5)), Node("var", name="a", span=(0, 1))))
+    >>> [n.name for n in leaves(t)]
+    ['a', 'b']
+    """
+    found = [n for n in postorder(root) if n.op == "var"]
+    return iter(sorted(found, key=lambda n: n.span))
+
+
+def variable_names(root: Node) -> list[str]:
+    """Distinct variable names in order of first appearance.
+
+    >>> t = Node("mul", (Node("var", name="x", span=(0, 1)), Node("var", name="x", span=(2, 3))))
+    >>> variable_names(t)
+    ['x']
+    """
+    return list(dict.fromkeys(n.name for n in leaves(root)))
