@@ -12,7 +12,7 @@ printed formulas come out clean.
 >>> import sympy as sp
 >>> X, W = sp.MatrixSymbol("X", 4, 3), sp.MatrixSymbol("W", 3, 5)
 >>> mul(fill(sp.Integer(2), matmul(X, W)), fn("heaviside", matmul(X, W)))
-2*HadamardProduct(OneMatrix(4, 5), Elementwise(heaviside, (X*W,), ()))
+2*Elementwise(heaviside, (X*W,), ())
 """
 
 from __future__ import annotations

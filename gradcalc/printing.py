@@ -9,7 +9,7 @@ construct is spelled. The gradcalc syntax re-parses to the same numbers
 >>> X, W = sp.MatrixSymbol("X", 4, 3), sp.MatrixSymbol("W", 3, 5)
 >>> e = s.scale(2, s.matmul(s.T(X), s.fn("heaviside", s.matmul(X, W))))
 >>> syntax(e), pretty(e)
-('2*X.T@heaviside(X@W)', '2·Xᵀ H(XW)')
+('2*X.T@heaviside(X@W)', '2·XᵀH(XW)')
 """
 
 from __future__ import annotations
@@ -179,13 +179,15 @@ class _Printer:
         return "".join(parts), ADD
 
     def product(self, e: Any) -> tuple[str, int]:
-        factors = list(e.args) if isinstance(e, (MatMul, sp.Mul)) else [e]
-        numbers = [f for f in factors if isinstance(f, sp.Number)]
-        coeff = sp.Mul(*numbers)
+        factors = [f for a in (e.args if isinstance(e, (MatMul, sp.Mul)) else (e,))
+                   for f in (a.args if isinstance(a, sp.Mul) else (a,))]
+        coeff = sp.Mul(*[f for f in factors if isinstance(f, sp.Number)])
         scalars = [f for f in factors if not isinstance(f, sp.Number) and not is_matrix(f)]
         matrices = [f for f in factors if is_matrix(f)]
-        top = [f for f in scalars if not (isinstance(f, sp.Pow) and f.exp.is_negative)]
-        bottom = [1 / f for f in scalars if isinstance(f, sp.Pow) and f.exp.is_negative]
+        top = [f for f in scalars if not _reciprocal(f)]
+        bottom = [1 / f for f in scalars if _reciprocal(f)]
+        if len(matrices) == 1 and _reciprocal(matrices[0]) and (top or coeff != 1):
+            bottom.append(_invert(matrices.pop()))  # `a/Y`, not `a*(1/Y)`
         st = self.style
         negative = coeff < 0
         coeff = abs(coeff)
@@ -199,7 +201,8 @@ class _Printer:
             mats = joiner.join(self.wrap(m, POW) for m in matrices)
             text = f"{text}{st.times}{mats}" if text else mats
         for d in bottom:
-            text = st.fraction.format(text, self.wrap(d, POW))
+            divide = st.divide if is_matrix(d) else None
+            text = f"{text}{divide}{self.wrap(d, POW)}" if divide else st.fraction.format(text, self.wrap(d, POW))
         return (f"{st.neg}{text}", NEG) if negative else (text, MUL)
 
     def hadamard(self, top: list[Any], bottom: list[Any]) -> tuple[str, int]:
@@ -217,10 +220,17 @@ class _Printer:
 
 
 def _is_negative(term: Any) -> bool:
-    if is_matrix(term):
-        coeff = term.args[0] if isinstance(term, MatMul) else None
-        return bool(isinstance(coeff, sp.Number) and coeff < 0)
-    return bool(term.could_extract_minus_sign())
+    coeff = s.split(term)[0] if is_matrix(term) else term
+    return bool(coeff.could_extract_minus_sign())
+
+
+def _reciprocal(f: Any) -> bool:
+    """1/x or an elementwise 1/X (a negative power)."""
+    return isinstance(f, (sp.Pow, HadamardPower)) and f.exp.is_negative
+
+
+def _invert(f: Any) -> Any:
+    return f.base if f.exp == -1 else HadamardPower(f.base, -f.exp)
 
 
 def _short(matrices: list[Any]) -> bool:

@@ -1,0 +1,5 @@
+"""`python -m gradcalc` runs the command line."""
+
+from gradcalc.cli import main
+
+main()
