@@ -48,7 +48,8 @@ def finite_difference(root: Node, values: dict[str, np.ndarray], name: str) -> F
     """
     x = values[name]
     step = float(np.cbrt(np.finfo(np.float64).eps) * max(1.0, float(np.max(np.abs(x), initial=0.0))))
-    f0, kinks0 = _probe(root, values)
+    probe = _Probe(root, values, name)
+    f0, kinks0 = probe(x)
     grad = np.zeros_like(x, dtype=np.float64)
     untrusted = np.zeros(x.shape, dtype=bool)
     for index in np.ndindex(*x.shape):
@@ -56,7 +57,7 @@ def finite_difference(root: Node, values: dict[str, np.ndarray], name: str) -> F
         for sign in (1.0, -1.0):
             moved = x.copy()
             moved[index] += sign * step
-            sides.append(_probe(root, {**values, name: moved}))
+            sides.append(probe(moved))
         (f_plus, kinks_plus), (f_minus, kinks_minus) = sides
         grad[index] = (f_plus - f_minus) / (2 * step)
         untrusted[index] = any(
@@ -66,16 +67,30 @@ def finite_difference(root: Node, values: dict[str, np.ndarray], name: str) -> F
     return FiniteDifference(grad, step, untrusted, f0)
 
 
-def _probe(root: Node, values: dict[str, np.ndarray]) -> tuple[float, list[np.ndarray]]:
-    """The expression's value and the side of its kink that every kink argument is on."""
-    _, tensors, _ = record(root, values)
-    kinks = []
-    for node in postorder(root):
-        op = OPS.get(node.op)
-        if op is not None and op.kink is not None:
-            args = [tensors[id(a)].value for a in node.args]
-            kinks.append(np.sign(op.kink(*args, **node.kwargs)))
-    return float(np.sum(tensors[id(root)].value)), kinks
+class _Probe:
+    """Re-evaluates only the nodes that depend on one variable, and reads the kinks' sides."""
+
+    def __init__(self, root: Node, values: dict[str, np.ndarray], name: str) -> None:
+        self.root, self.name = root, name
+        _, tensors, _ = record(root, values)
+        self.base = {key: t.value for key, t in tensors.items()}
+        order = postorder(root)
+        moving: set[int] = set()
+        for node in order:
+            if (node.op == "var" and node.name == name) or any(id(a) in moving for a in node.args):
+                moving.add(id(node))
+        self.moving = [n for n in order if id(n) in moving and n.op != "var"]
+        self.leaves = [id(n) for n in order if n.op == "var" and n.name == name]
+        self.kinks = [n for n in order if n.op in OPS and OPS[n.op].kink is not None]
+
+    def __call__(self, x: np.ndarray) -> tuple[float, list[np.ndarray]]:
+        """The expression's value at `x`, and the side of its kink that every kink argument is on."""
+        values = dict(self.base)
+        values.update((key, x) for key in self.leaves)
+        for node in self.moving:
+            values[id(node)] = OPS[node.op].forward(*(values[id(a)] for a in node.args), **node.kwargs)
+        kinks = [np.sign(OPS[n.op].kink(*(values[id(a)] for a in n.args), **n.kwargs)) for n in self.kinks]
+        return float(np.sum(values[id(self.root)])), kinks
 
 
 def compare(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:

@@ -19,6 +19,7 @@ from gradcalc.shapes import format_shape
 
 VERDICT_STYLE = {"equal": "bold green", "kink": "bold yellow", "mismatch": "bold red", "undefined": "bold red"}
 MAX_ROWS, MAX_COLS = 12, 8
+GAP = "   "
 
 
 def plain(x: Any) -> Any:
@@ -109,7 +110,7 @@ def show(result: EvalResult, console: Any) -> None:
     console.print(Text.assemble("f = ", (_value(result.value), "bold")))
     for g in result.gradients:
         console.print()
-        _show_gradient(g, console, Table, Text)
+        _show_gradient(g, console, Text)
     console.print()
     console.print(Text.assemble("verdict: ", (result.verdict, VERDICT_STYLE[result.verdict])))
 
@@ -118,19 +119,15 @@ def _value(x: float) -> str:
     return f"{x:.6g}" if math.isfinite(x) else str(x)
 
 
-def _show_gradient(g: Gradient, console: Any, table_type: Any, text_type: Any) -> None:
+def _show_gradient(g: Gradient, console: Any, text_type: Any) -> None:
     console.print(text_type.assemble(("∂f/∂" + g.name, "bold cyan"), f"  ({format_shape(g.shape)})"))
-    matrices = [("autograd (tape)", format_matrix(g.autograd)), ("symbolic (closed form)", format_matrix(g.symbolic))]
-    widths = [max(len(title), _width(rows)) for title, rows in matrices]
-    if sum(widths) + 4 <= console.width:
-        side = table_type.grid(padding=(0, 4, 0, 0))
-        side.add_row(*(text_type(title, style="dim") for title, _ in matrices))
-        side.add_row(*(_grid(rows, table_type) for _, rows in matrices))
-        console.print(side)
-    else:
-        for title, rows in matrices:
-            console.print(text_type(title, style="dim"))
-            console.print(_grid(rows, table_type))
+    blocks = [_block("autograd (tape)", g.autograd), _block("symbolic (closed form)", g.symbolic)]
+    if sum(len(b[0]) for b in blocks) + len(GAP) <= console.width:
+        blocks = [[GAP.join(lines) for lines in zip(*blocks)]]
+    for lines in blocks:
+        console.print(text_type(lines[0], style="dim"))
+        for line in lines[1:]:
+            console.print(line)
     console.print(text_type.assemble(("formula  ", "dim"), g.formula))
     console.print(text_type.assemble(("         ", "dim"), g.pretty))
     fd_note = f"finite differences ±{_number(g.fd_max_abs_diff)} (h {g.step:.1e})"
@@ -142,14 +139,10 @@ def _show_gradient(g: Gradient, console: Any, table_type: Any, text_type: Any) -
     ))
 
 
-def _width(rows: list[list[str]]) -> int:
-    return sum(max(len(row[j]) for row in rows) + 1 for j in range(len(rows[0])))
-
-
-def _grid(rows: list[list[str]], table_type: Any) -> Any:
-    grid = table_type.grid(padding=(0, 1, 0, 0))
-    for _ in rows[0]:
-        grid.add_column(justify="right", no_wrap=True)
-    for row in rows:
-        grid.add_row(*row)
-    return grid
+def _block(title: str, a: np.ndarray) -> list[str]:
+    """A titled matrix as lines of equal width, columns right-aligned."""
+    rows = format_matrix(a)
+    widths = [max(len(row[j]) for row in rows) for j in range(len(rows[0]))]
+    lines = [" ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows]
+    width = max(len(title), len(lines[0]))
+    return [title.ljust(width), *(line.ljust(width) for line in lines)]
