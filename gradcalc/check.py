@@ -30,7 +30,13 @@ VERDICTS = ("mismatch", "undefined", "kink", "equal")  # worst first
 
 @dataclass
 class FiniteDifference:
-    """A finite-difference gradient and the entries it cannot vouch for."""
+    """A finite-difference gradient and the entries it cannot vouch for.
+
+    >>> from gradcalc.parse import parse
+    >>> fd = finite_difference(parse("sum(relu(x))"), {"x": np.array([[1e-7, -2.0]])}, "x")
+    >>> fd.untrusted  # the first entry sits within one step of relu's kink
+    array([[ True, False]])
+    """
 
     value: np.ndarray
     step: float

@@ -48,7 +48,16 @@ def evaluate_command(
     atol: Optional[float] = typer.Option(None, "--atol", help="Absolute tolerance (default 1e-9 x gradient scale)."),
     debug: bool = typer.Option(False, "--debug", help="Show a traceback on errors."),
 ) -> None:
-    """Evaluate EXPR and its gradients: autograd and closed form side by side, with a verdict."""
+    """Evaluate EXPR and its gradients: autograd and closed form side by side, with a verdict.
+    \f
+
+    `--help` shows the text above the form feed only.
+
+    >>> from typer.testing import CliRunner
+    >>> result = CliRunner().invoke(app, ["eval", "trace(A@B)", "--wrt", "A", "--json"])
+    >>> result.exit_code, json.loads(result.stdout)["gradients"]["A"]["symbolic"]["formula"]
+    (0, 'B.T')
+    """
     try:
         from gradcalc.pipeline import run_eval
         from gradcalc.shapes import parse_shape_option
@@ -84,7 +93,16 @@ def _console() -> Any:
 
 
 def fail(err: BaseException, as_json: bool, debug: bool) -> NoReturn:
-    """Report an error in one line (after the expression and a caret, if any) and exit."""
+    """Report an error in one line (after the expression and a caret, if any) and exit.
+
+    The line goes to stderr; with `as_json` a JSON error document also goes to stdout.
+
+    >>> from gradcalc.errors import InputError
+    >>> try: fail(InputError("--seed x: not an integer"), as_json=True, debug=False)
+    ... except typer.Exit as stop: print(stop.exit_code)
+    {"error": {"kind": "input", "message": "--seed x: not an integer"}}
+    2
+    """
     if debug:
         import traceback
 
@@ -108,7 +126,13 @@ def fail(err: BaseException, as_json: bool, debug: bool) -> NoReturn:
 
 
 def main() -> None:
-    """Console-script entry point: runs the app with one-line usage errors and quiet broken pipes."""
+    """Console-script entry point: runs the app with one-line usage errors and quiet broken pipes.
+
+    Installed as the `gradcalc` command; it reads `sys.argv` and exits, so it has
+    no doctest. For example, `gradcalc eval "trace(A@B)" --wrt A --json` prints one
+    JSON document and exits 0; a bad option prints one `gradcalc: error: ...` line
+    on stderr and exits 2. See `evaluate_command` for an in-process example.
+    """
     command = typer.main.get_command(app)
     try:
         code = command.main(args=sys.argv[1:], prog_name="gradcalc", standalone_mode=False)

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 
 class GradcalcError(Exception):
-    """An expected failure with a kind, a one-line message and (for parse errors) a position."""
+    """An expected failure with a kind, a one-line message and (for parse errors) a position.
+
+    >>> err = GradcalcError("something went wrong")
+    >>> err.kind, err.message, err.position
+    ('error', 'something went wrong', None)
+    """
 
     kind = "error"
 
@@ -21,18 +26,31 @@ class GradcalcError(Exception):
 
 
 class ParseError(GradcalcError):
-    """The expression text is not valid gradcalc syntax."""
+    """The expression text is not valid gradcalc syntax.
+
+    >>> err = ParseError("unexpected ')'", position=4, source="x + )")
+    >>> isinstance(err, GradcalcError), err.kind, err.source[err.position]
+    (True, 'parse', ')')
+    """
 
     kind = "parse"
 
 
 class ShapeError(GradcalcError):
-    """Shapes cannot be unified, or an operator gets an operand of the wrong rank."""
+    """Shapes cannot be unified, or an operator gets an operand of the wrong rank.
+
+    >>> ShapeError("trace: the operand must be a square matrix").kind
+    'shape'
+    """
 
     kind = "shape"
 
 
 class InputError(GradcalcError):
-    """A bad option or value: `--shape`, `--wrt`, tolerances, non-scalar output."""
+    """A bad option or value: `--shape`, `--wrt`, tolerances, non-scalar output.
+
+    >>> InputError("--rtol -1.0: must be a non-negative number").kind
+    'input'
+    """
 
     kind = "input"

@@ -32,7 +32,11 @@ REQUIRED = object()
 
 @dataclass(frozen=True)
 class Param:
-    """A constant (non-differentiable) argument such as an exponent."""
+    """A constant (non-differentiable) argument such as an exponent.
+
+    >>> OPS["heaviside"].params
+    (Param(name='h0', default=0, integer=False),)
+    """
 
     name: str
     default: Any = REQUIRED
@@ -41,7 +45,12 @@ class Param:
 
 @dataclass(frozen=True)
 class Op:
-    """One operator; see the module docstring for what each field means."""
+    """One operator; see the module docstring for what each field means.
+
+    >>> op = OPS["relu"]
+    >>> op.forward(np.array([-1.0, 2.0])), op.convention
+    (array([0., 2.]), "relu'(0) = 0, as torch.relu")
+    """
 
     name: str
     doc: str
@@ -64,7 +73,11 @@ class Op:
 
     @property
     def title(self) -> str:
-        """How error messages name the operator."""
+        """How error messages name the operator.
+
+        >>> OPS["mul"].title, OPS["relu"].title
+        ('* (product)', 'relu')
+        """
         return f"{self.symbol} ({self.doc.split(':')[0]})" if self.symbol else self.name
 
 
@@ -288,5 +301,9 @@ def function_names() -> list[str]:
 
 
 def method_names() -> list[str]:
-    """Every method spelling, for suggestions."""
+    """Every method spelling, for suggestions.
+
+    >>> "mm" in method_names(), "tr" in method_names()
+    (True, False)
+    """
     return sorted(_METHODS)

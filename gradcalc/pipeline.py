@@ -23,7 +23,12 @@ from gradcalc.tree import variable_names
 
 @dataclass
 class Variable:
-    """One input: its shape, its values and where they came from."""
+    """One input: its shape, its values and where they came from.
+
+    >>> v = run_eval("sum(X)").variables[0]
+    >>> v.name, v.shape, v.source, v.default_shape
+    ('X', (4, 3), 'normal(seed=0)', True)
+    """
 
     name: str
     shape: tuple[int, ...]
@@ -34,7 +39,12 @@ class Variable:
 
 @dataclass
 class Gradient:
-    """Everything known about the gradient with respect to one variable."""
+    """Everything known about the gradient with respect to one variable.
+
+    >>> g = run_eval("trace(A@B)", wrt=["A"]).gradients[0]
+    >>> g.name, g.shape, g.formula, g.pretty, g.verdict
+    ('A', (4, 3), 'B.T', 'Bᵀ', 'equal')
+    """
 
     name: str
     shape: tuple[int, ...]
@@ -54,7 +64,12 @@ class Gradient:
 
 @dataclass
 class EvalResult:
-    """The outcome of `gradcalc eval`."""
+    """The outcome of `gradcalc eval`.
+
+    >>> result = run_eval("sum(x*x)", shapes={"x": (1, 2)})
+    >>> [g.name for g in result.gradients], result.verdict, result.rtol
+    (['x'], 'equal', 1e-07)
+    """
 
     expression: str
     variables: list[Variable]
@@ -68,7 +83,12 @@ class EvalResult:
 
 def run_eval(expression: str, wrt: list[str] | None = None, shapes: dict[str, tuple[int, ...]] | None = None,
              seed: int = 0, rtol: float | None = None, atol: float | None = None) -> EvalResult:
-    """Evaluate an expression and its gradients three ways, and judge them."""
+    """Evaluate an expression and its gradients three ways, and judge them.
+
+    >>> result = run_eval("sum(a*x)", wrt=["a"], shapes={"a": ()})
+    >>> result.gradients[0].formula, result.verdict
+    ('sum(x)', 'equal')
+    """
     from gradcalc import check, printing, symbolic
     from gradcalc.tape import record
     from gradcalc.values import draw

@@ -32,7 +32,11 @@ _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 @dataclass(frozen=True)
 class Style:
-    """How one output format spells each construct."""
+    """How one output format spells each construct.
+
+    >>> SYNTAX.transpose.format("X"), PRETTY.transpose.format("X"), LATEX.transpose.format("X")
+    ('X.T', 'Xᵀ', 'X^{T}')
+    """
 
     matmul: str
     hadamard: str
@@ -90,17 +94,32 @@ LATEX = Style(" ", r" \odot ", r" \oslash ", " ", " + ", " - ", "-", r"\left({}\
 
 
 def syntax(e: Any) -> str:
-    """The formula in gradcalc's own expression syntax (re-parses to the same numbers)."""
+    """The formula in gradcalc's own expression syntax (re-parses to the same numbers).
+
+    >>> X = sp.MatrixSymbol("X", 2, 3)
+    >>> syntax(s.reduce("mean", s.pow(s.T(X), 2))), syntax(s.mul(X, s.pow(X, -1)))
+    ('mean(X.T**2)', 'X/X')
+    """
     return _Printer(SYNTAX).text(e)
 
 
 def pretty(e: Any) -> str:
-    """The formula in Unicode math notation: juxtaposed products, ᵀ, ⊙."""
+    """The formula in Unicode math notation: juxtaposed products, ᵀ, ⊙.
+
+    >>> X = sp.MatrixSymbol("X", 2, 3)
+    >>> pretty(s.matmul(s.T(X), X)), pretty(s.reduce("sum", s.mul(X, X)))
+    ('XᵀX', 'sum(X ⊙ X)')
+    """
     return _Printer(PRETTY).text(e)
 
 
 def latex(e: Any) -> str:
-    """The formula in LaTeX."""
+    """The formula in LaTeX.
+
+    >>> X = sp.MatrixSymbol("X", 2, 3)
+    >>> latex(s.scale(2, s.matmul(s.T(X), X)))
+    '2 X^{T} X'
+    """
     return _Printer(LATEX).text(e)
 
 

@@ -40,7 +40,13 @@ def plain(x: Any) -> Any:
 
 
 def to_json(result: EvalResult) -> dict[str, Any]:
-    """The SPEC section 6 document for `gradcalc eval --json`."""
+    """The SPEC section 6 document for `gradcalc eval --json`.
+
+    >>> from gradcalc.pipeline import run_eval
+    >>> doc = to_json(run_eval("trace(A@B)", wrt=["A"]))
+    >>> doc["verdict"], doc["gradients"]["A"]["symbolic"]["formula"], doc["tolerance"]
+    ('equal', 'B.T', {'rtol': 1e-07, 'atol': None})
+    """
     return {
         "gradcalc": __version__,
         "expression": result.expression,
@@ -95,7 +101,13 @@ def _number(x: float) -> str:
 
 
 def show(result: EvalResult, console: Any) -> None:
-    """Print the side-by-side view of a result on a Rich console."""
+    """Print the side-by-side view of a result on a Rich console.
+
+    >>> import io, rich.console; from gradcalc.pipeline import run_eval
+    >>> console = rich.console.Console(file=io.StringIO(), width=100)
+    >>> show(run_eval("trace(A@B)", wrt=["A"]), console); "∂f/∂A" in console.file.getvalue()
+    True
+    """
     from rich.table import Table
     from rich.text import Text
 

@@ -28,7 +28,12 @@ DEFAULT_SIZES = (4, 3, 5, 6, 7, 2, 8, 9, 10, 11, 12, 13, 14, 15, 16)
 
 
 class Dim:
-    """One size, known or not; unknown sizes are merged by union-find."""
+    """One size, known or not; unknown sizes are merged by union-find.
+
+    >>> a, b = Dim(), Dim()
+    >>> unify(a, b); a.root() is b.root(), a.root().size
+    (True, None)
+    """
 
     __slots__ = ("parent", "size")
 
@@ -37,7 +42,12 @@ class Dim:
         self.size = size
 
     def root(self) -> Dim:
-        """The representative of this size's class (with path halving)."""
+        """The representative of this size's class (with path halving).
+
+        >>> a, b = Dim(), Dim(7)
+        >>> unify(a, b); a.root() is b, a.root().size
+        (True, 7)
+        """
         d = self
         while d.parent is not d:
             d.parent = d.parent.parent
@@ -49,7 +59,13 @@ Shape = tuple[Dim, ...]
 
 
 class Clash(Exception):
-    """Raised by a shape rule; the caller adds the operator and sub-expression."""
+    """Raised by a shape rule; the caller adds the operator and sub-expression.
+
+    >>> broadcast(fixed(2, 3), fixed(2, 4))
+    Traceback (most recent call last):
+        ...
+    gradcalc.shapes.Clash: sizes 3 and 4 differ
+    """
 
 
 def unify(a: Dim, b: Dim) -> None:
@@ -82,12 +98,21 @@ def fixed(*sizes: int) -> Shape:
 # Shape rules, referenced by the operator table.
 
 def same(a: Shape, **_: object) -> Shape:
-    """Elementwise functions keep the shape."""
+    """Elementwise functions keep the shape.
+
+    >>> format_shape(same(fixed(2, 3), p=2))
+    '2x3'
+    """
     return a
 
 
 def broadcast(a: Shape, b: Shape) -> Shape:
-    """Elementwise binary operators: a scalar broadcasts, otherwise the shapes unify."""
+    """Elementwise binary operators: a scalar broadcasts, otherwise the shapes unify.
+
+    >>> x = (Dim(), Dim())
+    >>> format_shape(broadcast(x, fixed(2, 3))), format_shape(broadcast((), x))
+    ('2x3', '2x3')
+    """
     if not a:
         return b
     if not b:
@@ -100,7 +125,15 @@ def broadcast(a: Shape, b: Shape) -> Shape:
 
 
 def matmul(a: Shape, b: Shape) -> Shape:
-    """The matrix product: (n, k) @ (k, m) -> (n, m)."""
+    """The matrix product: (n, k) @ (k, m) -> (n, m).
+
+    >>> format_shape(matmul(fixed(2, 3), (Dim(), Dim(5))))
+    '2x5'
+    >>> matmul(fixed(2, 3), fixed(4, 5))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    gradcalc.shapes.Clash: the left operand's columns must equal ... (sizes 3 and 4 differ)
+    """
     if len(a) != 2 or len(b) != 2:
         raise Clash("both operands must be matrices")
     try:
@@ -111,17 +144,30 @@ def matmul(a: Shape, b: Shape) -> Shape:
 
 
 def transpose(a: Shape) -> Shape:
-    """Reverse the axes."""
+    """Reverse the axes.
+
+    >>> format_shape(transpose(fixed(2, 3)))
+    '3x2'
+    """
     return a[::-1]
 
 
 def to_scalar(a: Shape, **_: object) -> Shape:
-    """Reductions over all entries."""
+    """Reductions over all entries.
+
+    >>> to_scalar(fixed(2, 3))
+    ()
+    """
     return ()
 
 
 def square_to_scalar(a: Shape) -> Shape:
-    """trace: a square matrix to a scalar."""
+    """trace: a square matrix to a scalar.
+
+    >>> a = (Dim(), Dim(4))
+    >>> square_to_scalar(a), format_shape(a)
+    ((), '4x4')
+    """
     if len(a) != 2:
         raise Clash("the operand must be a square matrix")
     try:
@@ -132,12 +178,20 @@ def square_to_scalar(a: Shape) -> Shape:
 
 
 def square_of(n: int) -> Shape:
-    """eye(n)."""
+    """eye(n).
+
+    >>> format_shape(square_of(3))
+    '3x3'
+    """
     return fixed(n, n)
 
 
 def rect_of(n: int, m: int) -> Shape:
-    """ones(n, m), zeros(n, m)."""
+    """ones(n, m), zeros(n, m).
+
+    >>> format_shape(rect_of(2, 5))
+    '2x5'
+    """
     return fixed(n, m)
 
 
@@ -146,6 +200,11 @@ class ShapeInfo:
     """The outcome of inference: sizes for every node and variable.
 
     `defaulted` names the variables whose sizes were (partly) chosen by default.
+
+    >>> from gradcalc.parse import parse
+    >>> info = infer(parse("X@W"), {"X": (2, 3)})
+    >>> info.variables, info.defaulted
+    ({'X': (2, 3), 'W': (3, 4)}, ['W'])
     """
 
     nodes: dict[int, tuple[int, ...]]
@@ -153,7 +212,13 @@ class ShapeInfo:
     defaulted: list[str] = field(default_factory=list)
 
     def of(self, node: Node) -> tuple[int, ...]:
-        """The shape of one node."""
+        """The shape of one node.
+
+        >>> from gradcalc.parse import parse
+        >>> tree = parse("trace(A@B)"); info = infer(tree, {"A": (2, 6)})
+        >>> info.of(tree), info.of(tree.args[0])
+        ((), (2, 2))
+        """
         return self.nodes[id(node)]
 
 

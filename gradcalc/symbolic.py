@@ -41,7 +41,13 @@ def symbol(name: str, shape: tuple[Any, ...]) -> Any:
 
 
 def forward(root: Node, shapes: ShapeInfo) -> dict[int, Any]:
-    """Every node's SymPy form, by `id(node)`."""
+    """Every node's SymPy form, by `id(node)`.
+
+    >>> from gradcalc.parse import parse; from gradcalc.shapes import infer
+    >>> tree = parse("sum(X@W)")
+    >>> forward(tree, infer(tree))[id(tree)]
+    Reduce(sum, X*W)
+    """
     forms: dict[int, Any] = {}
     for node in postorder(root):
         if node.op == "var":
@@ -55,7 +61,13 @@ def forward(root: Node, shapes: ShapeInfo) -> dict[int, Any]:
 
 
 def gradients(root: Node, shapes: ShapeInfo, wrt: Iterable[str]) -> dict[str, Any]:
-    """The closed-form gradient of a scalar (or 1x1) expression for each name in `wrt`."""
+    """The closed-form gradient of a scalar (or 1x1) expression for each name in `wrt`.
+
+    >>> from gradcalc.parse import parse; from gradcalc.shapes import infer
+    >>> tree = parse("trace(A@B)")
+    >>> gradients(tree, infer(tree), ["A", "B"])
+    {'A': B.T, 'B': A.T}
+    """
     wrt = list(wrt)
     forms = forward(root, shapes)
     order = postorder(root)

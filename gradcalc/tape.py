@@ -27,7 +27,12 @@ from gradcalc.tree import Node, postorder
 
 
 class Tensor:
-    """A value on a tape; arithmetic on tensors records onto that tape."""
+    """A value on a tape; arithmetic on tensors records onto that tape.
+
+    >>> w = Tape().leaf([[1.0, 2.0]])
+    >>> w @ w.T + 1
+    Tensor(array([[6.]]))
+    """
 
     __slots__ = ("value", "tape", "index", "requires_grad")
 
@@ -75,16 +80,30 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - NumPy's spelling
-        """The transpose."""
+        """The transpose.
+
+        >>> Tape().leaf([[1.0, 2.0]]).T.value.shape
+        (2, 1)
+        """
         return self._op("transpose")
 
     def sum(self) -> Tensor:
-        """Sum of all entries."""
+        """Sum of all entries.
+
+        >>> Tape().leaf([[1.0, 2.0]]).sum()
+        Tensor(array(3.))
+        """
         return self._op("sum")
 
 
 class Tape:
-    """A flat record of operations: `entries[i] = (output index, parent indices, vjps)`."""
+    """A flat record of operations: `entries[i] = (output index, parent indices, vjps)`.
+
+    >>> tape = Tape(); x = tape.leaf([[3.0]])
+    >>> y = x * x + 1.0  # the constant 1.0 is a tensor too, but records no entry
+    >>> len(tape.tensors), len(tape.entries), tape.backward(y)[x.index]
+    (4, 2, array([[6.]]))
+    """
 
     def __init__(self) -> None:
         self.tensors: list[Tensor] = []
@@ -96,11 +115,21 @@ class Tape:
         return tensor
 
     def leaf(self, value: Any, requires_grad: bool = True) -> Tensor:
-        """A variable: a tensor with no parents."""
+        """A variable: a tensor with no parents.
+
+        >>> x = Tape().leaf([[1, 2]])
+        >>> x.value.dtype, x.requires_grad
+        (dtype('float64'), True)
+        """
         return self._new(value, requires_grad)
 
     def lift(self, value: Any) -> Tensor:
-        """A tensor as is, or a constant made into one."""
+        """A tensor as is, or a constant made into one.
+
+        >>> tape = Tape(); x = tape.leaf(1.0)
+        >>> tape.lift(x) is x, tape.lift(2.0).requires_grad
+        (True, False)
+        """
         return value if isinstance(value, Tensor) else self._new(value, False)
 
     def apply(self, op: Op, *inputs: Tensor, **params: Any) -> Tensor:
@@ -125,6 +154,11 @@ class Tape:
 
         `seed` is the gradient of `out` itself; by default ones, which is
         d out/d out for a scalar or a 1x1 matrix.
+
+        >>> tape = Tape(); x = tape.leaf([[1.0, 2.0]])
+        >>> y = x * x
+        >>> tape.backward(y.sum())[x.index], tape.backward(y, seed=[[1.0, 0.0]])[x.index]
+        (array([[2., 4.]]), array([[2., 0.]]))
         """
         grads: list[np.ndarray | None] = [None] * len(self.tensors)
         grads[out.index] = np.ones_like(out.value) if seed is None else np.asarray(seed, dtype=np.float64)

@@ -25,7 +25,11 @@ from gradcalc.tree import Node, postorder, variable_names
 
 @dataclass
 class Value:
-    """A variable's value and a short description of where it came from."""
+    """A variable's value and a short description of where it came from.
+
+    >>> Value(np.zeros((1, 2)), "zeros")
+    Value(value=array([[0., 0.]]), source='zeros')
+    """
 
     value: np.ndarray
     source: str
@@ -48,7 +52,13 @@ def domains(root: Node) -> dict[str, str]:
 
 
 def draw(root: Node, shapes: dict[str, tuple[int, ...]], seed: int = 0) -> dict[str, Value]:
-    """Seeded random values for every variable, in order of first appearance."""
+    """Seeded random values for every variable, in order of first appearance.
+
+    >>> from gradcalc.parse import parse
+    >>> drawn = draw(parse("sum(Y*X)"), {"X": (1, 2), "Y": (1, 2)}, seed=1)
+    >>> list(drawn), drawn["X"].source, drawn["X"].value.shape
+    (['Y', 'X'], 'normal(seed=1)', (1, 2))
+    """
     rng = np.random.default_rng(seed)
     wanted = domains(root)
     drawn = {}
