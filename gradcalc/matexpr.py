@@ -228,7 +228,7 @@ def pow(a: Expr, p: Any) -> Expr:  # noqa: A001 - the op's name
         return a
     if p == 0:
         return OneMatrix(*a.shape)
-    if isinstance(a, HadamardPower):
+    if isinstance(a, HadamardPower) and a.exp.is_Integer and p.is_Integer:  # (X**2)**0.5 is |X|, not X
         return HadamardPower(a.base, a.exp * p)
     return HadamardPower(a, p)
 

@@ -177,6 +177,9 @@ class _Visitor:
                 raise self.fail(f"{op.name}() needs its {param.name!r} argument: {_signature(op)}", node)
         inputs = [a if isinstance(a, Node) else self.visit(a) for a in tensors]
         span = self.span(node)
+        zero = _zero_denominator(op, inputs, params)
+        if zero is not None:
+            raise ParseError("division by zero", position=zero.span[0], source=self.text)
         if op.expand is not None:
             return _respan(op.expand(*inputs, **params), span)
         return Node(op.name, tuple(inputs), tuple(params.items()), span=span)
@@ -188,6 +191,11 @@ class _Visitor:
             kind = "a positive integer" if param.integer else "a number"
             raise self.fail(f"{op.name}(): {param.name!r} must be {kind}", value)
         return int(number) if param.integer else number
+
+
+def _zero_denominator(op: Op, inputs: list[Node], params: dict[str, Any]) -> Node | None:
+    denominator = inputs[1] if op.name == "div" else inputs[0] if params.get("p", 1) < 0 else None
+    return denominator if denominator is not None and _fold(denominator) == 0 else None
 
 
 def _fold(node: Node) -> float | int | None:

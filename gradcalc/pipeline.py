@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from gradcalc.errors import InputError, ShapeError
 from gradcalc.parse import parse
-from gradcalc.shapes import format_shape, infer
-from gradcalc.tree import variable_names
+from gradcalc.shapes import ShapeInfo, format_shape, infer
+from gradcalc.tree import Node, variable_names
 
 
 @dataclass
@@ -89,12 +90,38 @@ def run_eval(expression: str, wrt: list[str] | None = None, shapes: dict[str, tu
     >>> result.gradients[0].formula, result.verdict
     ('sum(x)', 'equal')
     """
-    from gradcalc import check, printing, symbolic
+    from gradcalc import check, symbolic
     from gradcalc.tape import record
     from gradcalc.values import draw
 
+    tree, info, wrt = _prepare(expression, wrt, shapes)
+    drawn = draw(tree, info.variables, seed)
+    values = {name: v.value for name, v in drawn.items()}
+    rtol = check.DEFAULT_TOLERANCES["float64"][0] if rtol is None else rtol
+    with np.errstate(all="ignore"):  # NaN and inf are reported by the verdict, not as warnings
+        tape, tensors, leaves = record(tree, values, set(wrt))
+        root = tensors[id(tree)]
+        grads = tape.backward(root)
+        formulas = symbolic.gradients(tree, info, wrt)
+        gradients = []
+        for name in wrt:
+            auto = grads[leaves[name].index]
+            auto = np.zeros_like(values[name]) if auto is None else np.array(auto, dtype=np.float64)
+            gradients.append(_judge(tree, values, name, auto, formulas[name], rtol, atol))
+    variables = [Variable(name, info.variables[name], drawn[name].value, drawn[name].source,
+                          name in info.defaulted) for name in variable_names(tree)]
+    return EvalResult(expression, variables, float(np.sum(root.value)), gradients,
+                      check.worst([g.verdict for g in gradients]), rtol, atol)
+
+
+def _prepare(expression: str, wrt: list[str] | None, shapes: dict[str, tuple[int, ...]] | None
+             ) -> tuple[Node, ShapeInfo, list[str]]:
+    """Parse, check the names, infer shapes, and insist on a scalar (or 1x1) expression."""
     tree = parse(expression)
     names = variable_names(tree)
+    if not names:
+        raise InputError(f"{expression.strip()!r} has no variables, so there is nothing to differentiate; "
+                         "use names such as X or W")
     wrt = _check_names(list(dict.fromkeys(wrt or names)), names, "--wrt")
     _check_names(list(shapes or {}), names, "--shape")
     info = infer(tree, shapes, expression)
@@ -103,32 +130,24 @@ def run_eval(expression: str, wrt: list[str] | None = None, shapes: dict[str, tu
         raise ShapeError(
             f"the expression is {format_shape(out_shape)}, not a scalar, so it has no gradient; "
             f"reduce it first, e.g. sum({expression})", position=0, source=expression)
-    drawn = draw(tree, info.variables, seed)
-    values = {name: v.value for name, v in drawn.items()}
-    tape, tensors, leaves = record(tree, values, set(wrt))
-    root = tensors[id(tree)]
-    grads = tape.backward(root)
-    formulas = symbolic.gradients(tree, info, wrt)
-    rtol = check.DEFAULT_TOLERANCES["float64"][0] if rtol is None else rtol
-    gradients = []
-    for name in wrt:
-        auto = grads[leaves[name].index]
-        auto = np.zeros_like(values[name]) if auto is None else np.array(auto, dtype=np.float64)
-        sym = np.broadcast_to(symbolic.evaluate(formulas[name], values), auto.shape).astype(np.float64)
-        fd = check.finite_difference(tree, values, name)
-        abs_diff, rel_diff = check.compare(auto, sym)
-        gradients.append(Gradient(
-            name=name, shape=info.variables[name], autograd=auto,
-            formula=printing.syntax(formulas[name]), pretty=printing.pretty(formulas[name]),
-            latex=printing.latex(formulas[name]), symbolic=sym,
-            finite_difference=fd.value, step=fd.step, untrusted=int(fd.untrusted.sum()),
-            max_abs_diff=abs_diff, max_rel_diff=rel_diff, fd_max_abs_diff=check.compare(auto, fd.value)[0],
-            verdict=check.verdict(auto, sym, fd, rtol, atol),
-        ))
-    variables = [Variable(name, info.variables[name], drawn[name].value, drawn[name].source,
-                          name in info.defaulted) for name in names]
-    return EvalResult(expression, variables, float(np.sum(root.value)), gradients,
-                      check.worst([g.verdict for g in gradients]), rtol, atol)
+    return tree, info, wrt
+
+
+def _judge(tree: Node, values: dict[str, np.ndarray], name: str, auto: np.ndarray, formula: Any,
+           rtol: float, atol: float | None) -> Gradient:
+    """Evaluate the closed form, run finite differences, compare, and give the verdict for one variable."""
+    from gradcalc import check, printing, symbolic
+
+    sym = np.broadcast_to(symbolic.evaluate(formula, values), auto.shape).astype(np.float64)
+    fd = check.finite_difference(tree, values, name)
+    abs_diff, rel_diff = check.compare(auto, sym)
+    return Gradient(
+        name=name, shape=auto.shape, autograd=auto,
+        formula=printing.syntax(formula), pretty=printing.pretty(formula), latex=printing.latex(formula),
+        symbolic=sym, finite_difference=fd.value, step=fd.step, untrusted=int(fd.untrusted.sum()),
+        max_abs_diff=abs_diff, max_rel_diff=rel_diff, fd_max_abs_diff=check.compare(auto, fd.value)[0],
+        verdict=check.verdict(auto, sym, fd, rtol, atol),
+    )
 
 
 def _check_names(asked: list[str], known: list[str], option: str) -> list[str]:

@@ -210,9 +210,12 @@ class _Printer:
         st = self.style
         negative = coeff < 0
         coeff = abs(coeff)
-        if coeff.q != 1:
-            bottom.insert(0, sp.Integer(coeff.q))
-        pieces = [str(coeff.p) if coeff.p != 1 or not (top or matrices) else ""]
+        numerator = coeff
+        if coeff.is_Rational:
+            numerator = coeff.p
+            if coeff.q != 1:
+                bottom.insert(0, sp.Integer(coeff.q))
+        pieces = [_number(sp.sympify(numerator), st) if numerator != 1 or not (top or matrices) else ""]
         pieces += [self.wrap(f, POW) for f in top]
         text = st.times.join(p for p in pieces if p)
         if matrices:
