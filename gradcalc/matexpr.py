@@ -180,7 +180,14 @@ def add(a: Expr, b: Expr) -> Expr:
         a = fill(a, b)
     if not is_matrix(a):
         return a + b
-    return MatAdd(a, b).doit(deep=False)
+    collected: dict[Expr, Expr] = {}  # like terms merge; SymPy's doit would also fold A@A into A**2
+    for term in (*(a.args if isinstance(a, MatAdd) else (a,)), *(b.args if isinstance(b, MatAdd) else (b,))):
+        c, core = split(term)
+        collected[core] = collected.get(core, 0) + c
+    terms = [scale(c, core) for core, c in collected.items() if c != 0]
+    if not terms:
+        return ZeroMatrix(*a.shape)
+    return terms[0] if len(terms) == 1 else MatAdd(*terms)
 
 
 def neg(a: Expr) -> Expr:
