@@ -89,7 +89,9 @@ def _check_tolerances(rtol: float | None, atol: float | None) -> None:
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False, no_color=bool(os.environ.get("NO_COLOR")) or None)
+    if os.environ.get("NO_COLOR"):  # plain text: no colour and no bold/dim either
+        return Console(highlight=False, color_system=None)
+    return Console(highlight=False)
 
 
 def fail(err: BaseException, as_json: bool, debug: bool) -> NoReturn:

@@ -154,3 +154,31 @@ def test_broken_pipe_ends_quietly() -> None:
 
 def test_bad_tolerance_is_bad_input() -> None:
     assert gradcalc("eval", "sum(X*X)", "--rtol", "-1").returncode == 2
+
+
+def run_on_terminal(*args: str, env: dict[str, str]) -> str:
+    """Run the CLI with stdout on a pseudo-terminal, as when a person types the command."""
+    import pty
+
+    leader, follower = pty.openpty()
+    base = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "TERM", "COLUMNS")}
+    proc = subprocess.Popen([sys.executable, "-m", "gradcalc", *args], stdout=follower, stderr=subprocess.PIPE,
+                            env={**base, "TERM": "xterm-256color", **env})
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=120)
+    os.close(leader)
+    return b"".join(chunks).decode()
+
+
+def test_colour_on_a_terminal_and_plain_with_no_color() -> None:
+    assert "\x1b[" in run_on_terminal("eval", "sum(X*X)", env={})
+    assert "\x1b[" not in run_on_terminal("eval", "sum(X*X)", env={"NO_COLOR": "1"})
