@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import math
 import re
 from typing import Any
 
@@ -169,13 +170,13 @@ class _Visitor:
             named[kw.arg] = kw.value
         if isinstance(keywords, dict):
             named.update(keywords)
+        inputs = [a if isinstance(a, Node) else self.visit(a) for a in tensors]
         params = {}
         for param in op.params:
             if param.name in named:
                 params[param.name] = self.number(named[param.name], op, param)
             elif param.default is REQUIRED:
                 raise self.fail(f"{op.name}() needs its {param.name!r} argument: {_signature(op)}", node)
-        inputs = [a if isinstance(a, Node) else self.visit(a) for a in tensors]
         span = self.span(node)
         zero = _zero_denominator(op, inputs, params)
         if zero is not None:
@@ -187,9 +188,10 @@ class _Visitor:
     def number(self, value: ast.AST, op: Op, param: Param) -> float | int:
         """A constant parameter: a number, possibly written as an arithmetic of numbers."""
         number = _fold(self.visit(value))
-        if number is None or (param.integer and (number != int(number) or number < 1)):
+        real = isinstance(number, (int, float)) and math.isfinite(number)
+        if not real or (param.integer and (number != int(number) or number < 1)):
             kind = "a positive integer" if param.integer else "a number"
-            raise self.fail(f"{op.name}(): {param.name!r} must be {kind}", value)
+            raise self.fail(f"{op.name}(): {param.name!r} must be {kind} (a constant, not a variable)", value)
         return int(number) if param.integer else number
 
 
