@@ -83,6 +83,8 @@ class _Probe:
         order = postorder(root)
         moving: set[int] = set()
         for node in order:
+            if OPS.get(node.op) is not None and OPS[node.op].stops_gradient:
+                continue  # a detached part is held constant
             if (node.op == "var" and node.name == name) or any(id(a) in moving for a in node.args):
                 moving.add(id(node))
         self.moving = [n for n in order if id(n) in moving and n.op != "var"]

@@ -20,103 +20,11 @@ from __future__ import annotations
 from typing import Any
 
 import sympy as sp
-from sympy import (HadamardPower, HadamardProduct, Identity, MatAdd, MatMul, MatrixExpr, OneMatrix,
-                   Trace, Transpose, ZeroMatrix)
-from sympy.core.symbol import Str
+from sympy import (Determinant, HadamardPower, HadamardProduct, Identity, Inverse, MatAdd, MatMul, MatrixExpr,
+                   OneMatrix, Trace, Transpose, ZeroMatrix)
 
-Expr = Any  # a SymPy scalar Expr or MatrixExpr
-
-
-class Elementwise(MatrixExpr):
-    """`name(operands..., params...)` applied entry by entry; scalar operands broadcast.
-
-    >>> X = sp.MatrixSymbol("X", 2, 3)
-    >>> Elementwise("relu", (X,))[0, 1]
-    ElementwiseScalar(relu, (X[0, 1],), ())
-    """
-
-    def __new__(cls, name: str | Str, operands: tuple[Expr, ...], params: tuple[Any, ...] = ()) -> Elementwise:
-        return sp.Basic.__new__(cls, *_fn_args(name, operands, params))
-
-    @property
-    def name(self) -> str:
-        """The function's name, e.g. `relu`."""
-        return self.args[0].name
-
-    @property
-    def operands(self) -> tuple[Expr, ...]:
-        """The expressions the function is applied to (matrices and broadcast scalars)."""
-        return tuple(self.args[1])
-
-    @property
-    def params(self) -> tuple[Any, ...]:
-        """The constant (non-differentiable) arguments, e.g. clamp's `min`."""
-        return tuple(self.args[2])
-
-    @property
-    def shape(self) -> tuple[Any, Any]:
-        """The shape of the matrix operands."""
-        return next(o.shape for o in self.operands if is_matrix(o))
-
-    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Expr:
-        entries = tuple(o[i, j] if is_matrix(o) else o for o in self.operands)
-        return ElementwiseScalar(self.name, entries, self.params)
-
-
-def _fn_args(name: str | Str, operands: tuple[Expr, ...], params: tuple[Any, ...]) -> tuple[Any, ...]:
-    return (name if isinstance(name, Str) else Str(name), sp.Tuple(*operands), sp.Tuple(*map(sp.sympify, params)))
-
-
-class ElementwiseScalar(sp.Expr):
-    """The same named function applied to scalars.
-
-    >>> e = ElementwiseScalar("relu", (sp.Symbol("x"),))
-    >>> e.name, e.operands
-    ('relu', (x,))
-    """
-
-    is_commutative = True
-
-    def __new__(cls, name: str | Str, operands: tuple[Expr, ...], params: tuple[Any, ...] = ()
-                ) -> ElementwiseScalar:
-        return sp.Expr.__new__(cls, *_fn_args(name, operands, params))
-
-    name = Elementwise.name
-    operands = Elementwise.operands
-    params = Elementwise.params
-
-
-class Reduce(sp.Expr):
-    """`sum(A)` or `mean(A)` over all entries of a matrix: a scalar.
-
-    >>> r = Reduce("mean", sp.MatrixSymbol("X", 2, 3))
-    >>> r.kind, r.arg, r.is_Matrix
-    ('mean', X, False)
-    """
-
-    is_commutative = True
-
-    def __new__(cls, kind: str | Str, arg: Expr) -> Reduce:
-        return sp.Expr.__new__(cls, kind if isinstance(kind, Str) else Str(kind), arg)
-
-    @property
-    def kind(self) -> str:
-        """`sum` or `mean`."""
-        return self.args[0].name
-
-    @property
-    def arg(self) -> Expr:
-        """The matrix being reduced."""
-        return self.args[1]
-
-
-def is_matrix(e: Expr) -> bool:
-    """True for matrix expressions, False for scalars.
-
-    >>> is_matrix(sp.MatrixSymbol("X", 2, 3)), is_matrix(sp.Symbol("x"))
-    (True, False)
-    """
-    return bool(getattr(e, "is_Matrix", False))
+from gradcalc.symtypes import (UNIT, Diag, Elementwise, ElementwiseScalar, Entry, Expr, MatrixFunction, Reduce,
+                               is_matrix)
 
 
 def is_zero(e: Expr) -> bool:
@@ -164,20 +72,17 @@ def scale(c: Expr, e: Expr) -> Expr:
 
 
 def add(a: Expr, b: Expr) -> Expr:
-    """a + b with scalar broadcasting.
+    """a + b with NumPy broadcasting; like terms merge.
 
     >>> X = sp.MatrixSymbol("X", 2, 3)
-    >>> add(X, 1) == X + ones(2, 3), add(X, 0)
-    (True, X)
+    >>> add(X, 1) == X + ones(2, 3), add(X, 0), add(X, X)
+    (True, X, 2*X)
     """
-    if is_zero(b) and (is_matrix(a) or not is_matrix(b)):
+    if is_zero(b) and np_shape(a) == _broadcast(a, b):
         return a
-    if is_zero(a) and (is_matrix(b) or not is_matrix(a)):
+    if is_zero(a) and np_shape(b) == _broadcast(a, b):
         return b
-    if is_matrix(a) and not is_matrix(b):
-        b = fill(b, a)
-    elif is_matrix(b) and not is_matrix(a):
-        a = fill(a, b)
+    a, b = expand(a, _broadcast(a, b)), expand(b, _broadcast(a, b))
     if not is_matrix(a):
         return a + b
     collected: dict[Expr, Expr] = {}  # like terms merge; SymPy's doit would also fold A@A into A**2
@@ -190,6 +95,7 @@ def add(a: Expr, b: Expr) -> Expr:
     return terms[0] if len(terms) == 1 else MatAdd(*terms)
 
 
+
 def neg(a: Expr) -> Expr:
     """-a.
 
@@ -200,7 +106,7 @@ def neg(a: Expr) -> Expr:
 
 
 def mul(a: Expr, b: Expr) -> Expr:
-    """Elementwise product with scalar broadcasting; coefficients are pulled to the front.
+    """Elementwise product with NumPy broadcasting; coefficients are pulled to the front.
 
     >>> X, Y = sp.MatrixSymbol("X", 2, 3), sp.MatrixSymbol("Y", 2, 3)
     >>> mul(2 * X, 3 * Y), mul(X, ones(2, 3))
@@ -208,6 +114,7 @@ def mul(a: Expr, b: Expr) -> Expr:
     """
     if not is_matrix(a) or not is_matrix(b):
         return scale(a, b) if is_matrix(b) else scale(b, a)
+    a, b = expand(a, _broadcast(a, b)), expand(b, _broadcast(a, b))
     if isinstance(a, ZeroMatrix) or isinstance(b, ZeroMatrix):
         return ZeroMatrix(*a.shape)
     ca, a = split(a)
@@ -219,6 +126,7 @@ def mul(a: Expr, b: Expr) -> Expr:
     factors = [*(a.args if isinstance(a, HadamardProduct) else (a,)),
                *(b.args if isinstance(b, HadamardProduct) else (b,))]
     return scale(ca * cb, HadamardProduct(*factors))
+
 
 
 def pow(a: Expr, p: Any) -> Expr:  # noqa: A001 - the op's name
@@ -241,27 +149,68 @@ def pow(a: Expr, p: Any) -> Expr:  # noqa: A001 - the op's name
 
 
 def matmul(a: Expr, b: Expr) -> Expr:
-    """Matrix product, flattened, with coefficients in front and zeros and identities folded away.
+    """`a @ b` with NumPy's semantics: a 1-D vector is a row on the left, a column on the right.
 
-    >>> X, W = sp.MatrixSymbol("X", 2, 3), sp.MatrixSymbol("W", 3, 5)
-    >>> matmul(X, 2 * W), matmul(eye(2), X)
-    (2*X*W, X)
+    >>> X, W, x = sp.MatrixSymbol("X", 2, 3), sp.MatrixSymbol("W", 3, 5), sp.MatrixSymbol("x", 2, UNIT)
+    >>> matmul(X, 2 * W), matmul(eye(2), X), matmul(x, X), matmul(x, x)
+    (2*X*W, X, X.T*x, Entry(x.T*x))
     """
+    if is_vector(a) and is_vector(b):
+        return entry(_mm(_t(a), b))
+    if is_vector(a):
+        return _t(_mm(_t(a), b))
+    return _mm(a, b)
+
+
+def _mm(a: Expr, b: Expr) -> Expr:
+    """Matrix product, flattened, with coefficients in front and zeros and identities folded away."""
     if isinstance(a, ZeroMatrix) or isinstance(b, ZeroMatrix):
         return ZeroMatrix(a.shape[0], b.shape[1])
     (ca, ra), (cb, rb) = split(a), split(b)
     factors = [m for r in (ra, rb) for m in (r.args if isinstance(r, MatMul) else (r,))]
     factors = [m for m in factors if not isinstance(m, Identity)] or [Identity(a.shape[0])]
-    return scale(ca * cb, factors[0] if len(factors) == 1 else MatMul(*factors))
+    coeff = ca * cb
+    merged: list[Expr] = []
+    for m in factors:  # ones(n, k) @ ones(k, m) = k * ones(n, m)
+        if merged and isinstance(m, OneMatrix) and isinstance(merged[-1], OneMatrix):
+            coeff *= 1 if m.shape[0] == UNIT else m.shape[0]
+            merged[-1] = OneMatrix(merged[-1].shape[0], m.shape[1])
+        else:
+            merged.append(m)
+    return scale(coeff, merged[0] if len(merged) == 1 else MatMul(*merged))
+
+
+def outer(a: Expr, b: Expr) -> Expr:
+    """Outer product of two 1-D vectors.
+
+    >>> x, y = sp.MatrixSymbol("x", 2, UNIT), sp.MatrixSymbol("y", 3, UNIT)
+    >>> outer(x, y).shape
+    (2, 3)
+    """
+    return _mm(a, _t(b))
+
+
+def entry(e: Expr) -> Expr:
+    """A (UNIT, UNIT) product as a scalar."""
+    if isinstance(e, ZeroMatrix):
+        return sp.Integer(0)
+    c, rest = split(e)
+    return c * Entry(rest)
+
 
 
 def T(a: Expr) -> Expr:  # noqa: N802 - NumPy's spelling
-    """Transpose, pushed through products and sums (a scalar is its own transpose).
+    """Transpose with NumPy's semantics: a scalar or a 1-D vector stays as it is.
 
     >>> X, W = sp.MatrixSymbol("X", 2, 3), sp.MatrixSymbol("W", 3, 5)
-    >>> T(2 * matmul(X, W)), T(T(X))
-    (2*W.T*X.T, X)
+    >>> T(2 * matmul(X, W)), T(T(X)), T(sp.MatrixSymbol("x", 3, UNIT))
+    (2*W.T*X.T, X, x)
     """
+    return a if not is_matrix(a) or is_vector(a) else _t(a)
+
+
+def _t(a: Expr) -> Expr:
+    """The transpose, pushed through products and sums."""
     if not is_matrix(a) or isinstance(a, Identity):
         return a
     if isinstance(a, Transpose):
@@ -271,24 +220,101 @@ def T(a: Expr) -> Expr:  # noqa: N802 - NumPy's spelling
     if isinstance(a, MatMul):
         c, rest = split(a)
         factors = rest.args if isinstance(rest, MatMul) else (rest,)
-        return scale(c, MatMul(*(T(m) for m in reversed(factors))) if len(factors) > 1 else T(factors[0]))
+        return scale(c, MatMul(*(_t(m) for m in reversed(factors))) if len(factors) > 1 else _t(factors[0]))
     if isinstance(a, MatAdd):
-        return MatAdd(*(T(t) for t in a.args))
+        return MatAdd(*(_t(t) for t in a.args))
     return Transpose(a)
 
 
-def reduce(kind: str, a: Expr) -> Expr:
-    """sum or mean of all entries (a scalar stays itself).
+def is_vector(e: Expr) -> bool:
+    """True for a 1-D vector (an (n, UNIT) column).
 
-    >>> reduce("mean", sp.MatrixSymbol("X", 2, 3)), reduce("sum", 2 * ones(2, 3))
-    (Reduce(mean, X), 12)
+    >>> is_vector(sp.MatrixSymbol("x", 3, UNIT)), is_vector(sp.MatrixSymbol("X", 3, 1))
+    (True, False)
+    """
+    return is_matrix(e) and e.shape[1] == UNIT and e.shape[0] != UNIT
+
+
+def np_shape(e: Expr) -> tuple[Any, ...]:
+    """The shape NumPy would see: () for a scalar, (n,) for a 1-D vector.
+
+    >>> np_shape(sp.MatrixSymbol("x", 3, UNIT)), np_shape(sp.MatrixSymbol("X", 2, 3)), np_shape(sp.Symbol("a"))
+    ((3,), (2, 3), ())
+    """
+    if not is_matrix(e):
+        return ()
+    return tuple(n for n in e.shape if n != UNIT)
+
+
+def _broadcast(a: Expr, b: Expr) -> tuple[Any, ...]:
+    sa, sb = np_shape(a)[::-1], np_shape(b)[::-1]
+    out = [y if x is None or x == 1 else x for x, y in
+           ((sa[i] if i < len(sa) else None, sb[i] if i < len(sb) else None) for i in range(max(len(sa), len(sb))))]
+    return tuple(out[::-1])
+
+
+def expand(e: Expr, shape: tuple[Any, ...]) -> Expr:
+    """Broadcast `e` to a NumPy shape, as products with ones.
+
+    >>> x = sp.MatrixSymbol("x", 3, UNIT)
+    >>> expand(x, (2, 3)).shape, expand(sp.Integer(2), (3,)).shape
+    ((2, 3), (3, unit))
+    """
+    have = np_shape(e)
+    if have == shape:
+        return e
+    if not have:
+        return scale(e, ones(*shape))
+    if len(have) == 1:
+        return _mm(OneMatrix(shape[0], UNIT), _t(e))  # a 1-D vector broadcasts as a row
+    rows, cols = shape
+    left = OneMatrix(rows, 1) if have[0] == 1 and rows != 1 else None
+    right = OneMatrix(1, cols) if have[1] == 1 and cols != 1 else None
+    e = _mm(left, e) if left is not None else e
+    return _mm(e, right) if right is not None else e
+
+
+
+def reduce(kind: str, a: Expr, axis: int | None = None) -> Expr:
+    """sum or mean (also norm, logsumexp, logdet) of all entries, or sum/mean along an axis.
+
+    >>> X = sp.MatrixSymbol("X", 2, 3)
+    >>> reduce("mean", X), reduce("sum", 2 * ones(2, 3)), reduce("sum", X, 0).shape
+    (Reduce(mean, X), 12, (3, unit))
     """
     if not is_matrix(a):
         return a
+    if axis is not None and len(np_shape(a)) == 2:
+        rows, cols = np_shape(a)
+        summed = _mm(_t(a), OneMatrix(rows, UNIT)) if axis % 2 == 0 else _mm(a, OneMatrix(cols, UNIT))
+        return scale(1 / (rows if axis % 2 == 0 else cols), summed) if kind == "mean" else summed
     c, rest = split(a)
-    if isinstance(rest, OneMatrix):
+    if isinstance(rest, OneMatrix) and kind in ("sum", "mean"):
         return c * size(rest) if kind == "sum" else c
     return Reduce(kind, a)
+
+
+def spread(g: Expr, like: Expr, axis: int | None = None) -> Expr:
+    """The adjoint of a sum: `g` spread over the entries (or the axis) that were summed.
+
+    >>> X = sp.MatrixSymbol("X", 2, 3)
+    >>> spread(sp.Integer(1), X) == ones(2, 3), spread(sp.MatrixSymbol("g", 3, UNIT), X, 0).shape
+    (True, (2, 3))
+    """
+    if axis is None or len(np_shape(like)) < 2:
+        return fill(g, like)
+    rows, cols = np_shape(like)
+    return _mm(OneMatrix(rows, UNIT), _t(g)) if axis % 2 == 0 else _mm(g, OneMatrix(UNIT, cols))
+
+
+def diag(a: Expr) -> Expr:
+    """diag(v) for a vector, diag(A) for a square matrix.
+
+    >>> diag(sp.MatrixSymbol("v", 3, UNIT)).shape
+    (3, 3)
+    """
+    return Diag(a)
+
 
 
 def trace(a: Expr) -> Expr:
@@ -320,13 +346,15 @@ def fill(c: Expr, like: Expr) -> Expr:
     return scale(c, OneMatrix(*like.shape)) if is_matrix(like) else c
 
 
+
 def size(a: Expr) -> Expr:
     """Number of entries.
 
-    >>> size(sp.MatrixSymbol("X", 2, 3)), size(sp.Symbol("x"))
-    (6, 1)
+    >>> size(sp.MatrixSymbol("X", 2, 3)), size(sp.Symbol("x")), size(sp.MatrixSymbol("x", 4, UNIT))
+    (6, 1, 4)
     """
-    return a.shape[0] * a.shape[1] if is_matrix(a) else sp.Integer(1)
+    return sp.Mul(*np_shape(a)) if is_matrix(a) else sp.Integer(1)
+
 
 
 def eye(n: Any) -> Expr:
@@ -340,22 +368,24 @@ def eye(n: Any) -> Expr:
     return Identity(n)
 
 
-def ones(n: Any, m: Any) -> Expr:
-    """Matrix of ones.
+def ones(n: Any, m: Any = None) -> Expr:
+    """Ones: a 1-D vector `ones(n)` or a matrix `ones(n, m)`.
 
-    >>> ones(1, 2).as_explicit()
-    Matrix([[1, 1]])
+    >>> ones(1, 2).as_explicit(), ones(3).shape
+    (Matrix([[1, 1]]), (3, unit))
     """
-    return OneMatrix(n, m)
+    return OneMatrix(n, UNIT if m is None else m)
 
 
-def zeros(n: Any, m: Any) -> Expr:
-    """Matrix of zeros.
+
+def zeros(n: Any, m: Any = None) -> Expr:
+    """Zeros: a 1-D vector `zeros(n)` or a matrix `zeros(n, m)`.
 
     >>> zeros(1, 2).as_explicit()
     Matrix([[0, 0]])
     """
-    return ZeroMatrix(n, m)
+    return ZeroMatrix(n, UNIT if m is None else m)
+
 
 
 def zero_like(a: Expr) -> Expr:
@@ -368,12 +398,57 @@ def zero_like(a: Expr) -> Expr:
 
 
 def sum_to(g: Expr, like: Expr) -> Expr:
-    """Undo broadcasting: a matrix adjoint of a scalar operand is summed.
+    """Undo broadcasting: sum an adjoint down to the NumPy shape of the operand it belongs to.
 
     >>> X = sp.MatrixSymbol("X", 2, 3)
-    >>> sum_to(X, sp.Symbol("a")), sum_to(X, X)
-    (Reduce(sum, X), X)
+    >>> sum_to(X, sp.Symbol("a")), sum_to(X, X), sum_to(X, sp.MatrixSymbol("b", 3, UNIT)).shape
+    (Reduce(sum, X), X, (3, unit))
     """
-    if is_matrix(g) and not is_matrix(like):
+    have, want = np_shape(g), np_shape(like)
+    if have == want:
+        return g
+    if not want:
         return reduce("sum", g)
-    return g
+    if len(want) == 1:
+        return _mm(_t(g), OneMatrix(have[0], UNIT))
+    rows, cols = have
+    g = _mm(OneMatrix(1, rows), g) if want[0] == 1 and rows != 1 else g
+    return _mm(g, OneMatrix(cols, 1)) if want[1] == 1 and cols != 1 else g
+
+
+
+def whole(name: str, a: Expr) -> Expr:
+    """A named function of the whole matrix (softmax); a scalar operand gives the scalar form.
+
+    >>> whole("softmax", sp.MatrixSymbol("A", 2, 3)).name
+    'softmax'
+    """
+    return MatrixFunction(name, (a,)) if is_matrix(a) else ElementwiseScalar(name, (a,))
+
+
+def det(a: Expr) -> Expr:
+    """Determinant.
+
+    >>> det(sp.MatrixSymbol("A", 3, 3))
+    Determinant(A)
+    """
+    return Determinant(a)
+
+
+def inv(a: Expr) -> Expr:
+    """Matrix inverse; the inverse of an inverse is the matrix.
+
+    >>> A = sp.MatrixSymbol("A", 3, 3)
+    >>> inv(A), inv(inv(A))
+    (A**(-1), A)
+    """
+    return a.arg if isinstance(a, Inverse) else Inverse(a)
+
+
+def rational(p: int, q: int) -> Expr:
+    """An exact fraction.
+
+    >>> rational(1, 2)
+    1/2
+    """
+    return sp.Rational(p, q)

@@ -24,10 +24,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from gradcalc import shape_rules as rules
 from gradcalc import shapes
 from gradcalc.tree import Node
 
 REQUIRED = object()
+
 
 
 @dataclass(frozen=True)
@@ -35,12 +37,12 @@ class Param:
     """A constant (non-differentiable) argument such as an exponent.
 
     >>> OPS["heaviside"].params
-    (Param(name='h0', default=0, integer=False),)
+    (Param(name='h0', default=0, kind='number'),)
     """
 
     name: str
     default: Any = REQUIRED
-    integer: bool = False
+    kind: str = "number"  # "number", "size" (a positive integer) or "axis" (an integer)
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class Op:
     kink: Callable[..., Any] | None = None
     convention: str = ""
     domain: tuple[str | None, ...] = ()
+    stops_gradient: bool = False
+    ranks: tuple[int | None, ...] = ()
     pretty: str = ""
     latex: str = ""
 
@@ -94,10 +98,80 @@ def _heaviside(a: Any, h0: float = 0.0) -> Any:
     return np.heaviside(a, h0)
 
 
+def _sigmoid(a: Any) -> Any:
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(a, dtype=np.float64)))
+
+
+def _logsumexp(a: Any) -> Any:
+    top = np.max(a)
+    return top + np.log(np.sum(np.exp(a - top))) if np.isfinite(top) else top
+
+
+def _inv(a: Any) -> Any:
+    """The inverse, or NaNs for a singular matrix (the verdict then says undefined)."""
+    try:
+        return np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        return np.full_like(a, np.nan, dtype=np.float64)
+
+
+def _logdet(a: Any) -> Any:
+    sign, logabs = np.linalg.slogdet(a)
+    return logabs if sign > 0 else (-np.inf if sign == 0 else np.nan)  # as torch.logdet
+
+
+def _elementwise(name: str, doc: str, forward: Callable[..., Any], vjp: Callable[..., Any],
+                 sym_vjp: Callable[..., Any], **facts: Any) -> Op:
+    """An elementwise function of one operand: same shape out, method spelling `A.name()`."""
+    return Op(name, doc, methods=(name,), shape=rules.same, forward=forward, vjp=(vjp,),
+              sym=lambda s, a: s.fn(name, a), sym_vjp=(sym_vjp,), **facts)
+
+
+def _spread(g: Any, shape: tuple[int, ...], axis: int | None) -> Any:
+    """A reduction's gradient spread back over the axis it removed."""
+    return np.broadcast_to(g if axis is None else np.expand_dims(g, axis), shape)
+
+
+def _matmul_vjp_left(ans: Any, a: Any, b: Any) -> Callable[[Any], Any]:
+    if a.ndim == 1 and b.ndim == 1:
+        return lambda g: g * b
+    if b.ndim == 1:
+        return lambda g: np.outer(g, b)  # A@x: dA = g xᵀ
+    if a.ndim == 1:
+        return lambda g: b @ g  # x@B: dx = B g
+    return lambda g: g @ b.T
+
+
+def _matmul_vjp_right(ans: Any, a: Any, b: Any) -> Callable[[Any], Any]:
+    if a.ndim == 1 and b.ndim == 1:
+        return lambda g: g * a
+    if a.ndim == 1:
+        return lambda g: np.outer(a, g)  # x@B: dB = x gᵀ
+    return lambda g: a.T @ g
+
+
+def _sym_matmul_left(s: Any, g: Any, ans: Any, a: Any, b: Any) -> Any:
+    if s.is_vector(a) and s.is_vector(b):
+        return s.scale(g, b)
+    if s.is_vector(b):
+        return s.outer(g, b)
+    if s.is_vector(a):
+        return s.matmul(b, g)
+    return s.matmul(g, s.T(b))
+
+
+def _sym_matmul_right(s: Any, g: Any, ans: Any, a: Any, b: Any) -> Any:
+    if s.is_vector(a) and s.is_vector(b):
+        return s.scale(g, a)
+    if s.is_vector(a):
+        return s.outer(a, g)
+    return s.matmul(s.T(a), g)
+
+
 TABLE: tuple[Op, ...] = (
     Op(
         "add", "addition: A + B, elementwise with scalar broadcasting", arity=2, symbol="+",
-        shape=shapes.broadcast, forward=np.add,
+        shape=rules.broadcast, forward=np.add,
         vjp=(lambda ans, a, b: lambda g: g, lambda ans, a, b: lambda g: g),
         sym=lambda s, a, b: s.add(a, b),
         sym_vjp=(lambda s, g, ans, a, b: g, lambda s, g, ans, a, b: g),
@@ -108,14 +182,14 @@ TABLE: tuple[Op, ...] = (
     ),
     Op(
         "neg", "negation: -A", symbol="-",
-        shape=shapes.same, forward=np.negative,
+        shape=rules.same, forward=np.negative,
         vjp=(lambda ans, a: np.negative,),
         sym=lambda s, a: s.neg(a),
         sym_vjp=(lambda s, g, ans, a: s.neg(g),),
     ),
     Op(
         "mul", "product: A * B, elementwise (Hadamard) with scalar broadcasting", arity=2, symbol="*",
-        shape=shapes.broadcast, forward=np.multiply,
+        shape=rules.broadcast, forward=np.multiply,
         vjp=(lambda ans, a, b: lambda g: g * b, lambda ans, a, b: lambda g: g * a),
         sym=lambda s, a, b: s.mul(a, b),
         sym_vjp=(lambda s, g, ans, a, b: s.mul(g, b), lambda s, g, ans, a, b: s.mul(g, a)),
@@ -127,7 +201,7 @@ TABLE: tuple[Op, ...] = (
     Op(
         "pow", "power: A ** p, elementwise, p a number", params=(Param("p"),), symbol="**",
         methods=("pow",),
-        shape=shapes.same, forward=lambda a, p: np.power(a, float(p)),
+        shape=rules.same, forward=lambda a, p: np.power(a, float(p)),
         vjp=(lambda ans, a, p: (lambda d: lambda g: g * d)(p * np.power(a, float(p) - 1)),),
         sym=lambda s, a, p: s.pow(a, p),
         sym_vjp=(lambda s, g, ans, a, p: s.mul(g, s.scale(p, s.pow(a, p - 1))),),
@@ -135,38 +209,58 @@ TABLE: tuple[Op, ...] = (
     Op(
         "matmul", "matrix product: A @ B", arity=2, symbol="@",
         aliases=("mm",), methods=("mm", "matmul"),
-        shape=shapes.matmul, forward=np.matmul,
-        vjp=(lambda ans, a, b: lambda g: g @ b.T, lambda ans, a, b: lambda g: a.T @ g),
+        shape=rules.matmul, forward=np.matmul,
+        vjp=(_matmul_vjp_left, _matmul_vjp_right),
         sym=lambda s, a, b: s.matmul(a, b),
-        sym_vjp=(
-            lambda s, g, ans, a, b: s.matmul(g, s.T(b)),
-            lambda s, g, ans, a, b: s.matmul(s.T(a), g),
-        ),
+        sym_vjp=(_sym_matmul_left, _sym_matmul_right),
+    ),
+    Op(
+        "dot", "inner product of two 1-D vectors", arity=2, methods=("dot",), ranks=(1, 1),
+        shape=rules.vectors_to_scalar, forward=np.dot,
+        vjp=(lambda ans, a, b: lambda g: g * b, lambda ans, a, b: lambda g: g * a),
+        sym=lambda s, a, b: s.matmul(a, b),
+        sym_vjp=(lambda s, g, ans, a, b: s.scale(g, b), lambda s, g, ans, a, b: s.scale(g, a)),
+    ),
+    Op(
+        "outer", "outer product of two 1-D vectors", arity=2, methods=("outer",), ranks=(1, 1),
+        shape=rules.vectors_to_matrix, forward=np.outer,
+        vjp=(lambda ans, a, b: lambda g: g @ b, lambda ans, a, b: lambda g: g.T @ a),
+        sym=lambda s, a, b: s.outer(a, b),
+        sym_vjp=(lambda s, g, ans, a, b: s.matmul(g, b), lambda s, g, ans, a, b: s.matmul(s.T(g), a)),
+    ),
+    Op(
+        "diag", "diagonal matrix of a vector, or the diagonal of a square matrix", methods=("diag",),
+        shape=rules.diagonal, forward=np.diag,
+        vjp=(lambda ans, a: np.diag,),
+        sym=lambda s, a: s.diag(a),
+        sym_vjp=(lambda s, g, ans, a: s.diag(g),),
     ),
     Op(
         "transpose", "transpose: A.T, A.t(), transpose(A)", methods=("t", "transpose"),
-        shape=shapes.transpose, forward=np.transpose,
+        shape=rules.transpose, forward=np.transpose,
         vjp=(lambda ans, a: np.transpose,),
         sym=lambda s, a: s.T(a),
         sym_vjp=(lambda s, g, ans, a: s.T(g),),
     ),
     Op(
-        "sum", "sum of all entries", methods=("sum",),
-        shape=shapes.to_scalar, forward=np.sum,
-        vjp=(lambda ans, a: lambda g: np.broadcast_to(g, a.shape),),
-        sym=lambda s, a: s.reduce("sum", a),
-        sym_vjp=(lambda s, g, ans, a: s.fill(g, a),),
+        "sum", "sum of all entries, or along an axis", params=(Param("axis", None, kind="axis"),),
+        methods=("sum",),
+        shape=rules.reduce, forward=lambda a, axis=None: np.sum(a, axis=axis),
+        vjp=(lambda ans, a, axis=None: lambda g: _spread(g, a.shape, axis),),
+        sym=lambda s, a, axis=None: s.reduce("sum", a, axis),
+        sym_vjp=(lambda s, g, ans, a, axis=None: s.spread(g, a, axis),),
     ),
     Op(
-        "mean", "mean of all entries", methods=("mean",),
-        shape=shapes.to_scalar, forward=np.mean,
-        vjp=(lambda ans, a: lambda g: np.broadcast_to(g / a.size, a.shape),),
-        sym=lambda s, a: s.reduce("mean", a),
-        sym_vjp=(lambda s, g, ans, a: s.fill(s.scale(1 / s.size(a), g), a),),
+        "mean", "mean of all entries, or along an axis", params=(Param("axis", None, kind="axis"),),
+        methods=("mean",),
+        shape=rules.reduce, forward=lambda a, axis=None: np.mean(a, axis=axis),
+        vjp=(lambda ans, a, axis=None: lambda g: _spread(g, a.shape, axis) * (ans.size / a.size),),
+        sym=lambda s, a, axis=None: s.reduce("mean", a, axis),
+        sym_vjp=(lambda s, g, ans, a, axis=None: s.scale(s.size(ans) / s.size(a), s.spread(g, a, axis)),),
     ),
     Op(
         "trace", "trace of a square matrix", aliases=("tr",), methods=("trace",),
-        shape=shapes.square_to_scalar, forward=np.trace,
+        shape=rules.square_to_scalar, forward=np.trace,
         vjp=(lambda ans, a: lambda g: g * np.eye(a.shape[0]),),
         sym=lambda s, a: s.trace(a),
         sym_vjp=(lambda s, g, ans, a: s.scale(g, s.eye(a.shape[0])),),
@@ -174,7 +268,7 @@ TABLE: tuple[Op, ...] = (
     ),
     Op(
         "relu", "rectified linear unit: max(A, 0) elementwise", methods=("relu",),
-        shape=shapes.same, forward=lambda a: np.maximum(a, 0.0),
+        shape=rules.same, forward=lambda a: np.maximum(a, 0.0),
         vjp=(lambda ans, a: (lambda mask: lambda g: g * mask)(a > 0),),
         sym=lambda s, a: s.fn("relu", a),
         sym_vjp=(lambda s, g, ans, a: s.mul(g, s.fn("heaviside", a)),),
@@ -184,7 +278,7 @@ TABLE: tuple[Op, ...] = (
     Op(
         "clamp", "clamp from below: clamp(A, min) = max(A, min) elementwise",
         params=(Param("min"),), methods=("clamp", "clamp_min"), aliases=("clamp_min",),
-        shape=shapes.same, forward=lambda a, min: np.maximum(a, float(min)),
+        shape=rules.same, forward=lambda a, min: np.maximum(a, float(min)),
         vjp=(lambda ans, a, min: (lambda mask: lambda g: g * mask)(a >= min),),
         sym=lambda s, a, min: s.fn("clamp", a, params=(min,)),
         sym_vjp=(lambda s, g, ans, a, min: s.mul(g, s.fn("heaviside", s.add(a, -min), params=(1,))),),
@@ -194,7 +288,7 @@ TABLE: tuple[Op, ...] = (
     Op(
         "maximum", "elementwise maximum: maximum(A, B), max(A, 0)", arity=2, aliases=("max",),
         methods=("maximum",),
-        shape=shapes.broadcast, forward=np.maximum,
+        shape=rules.broadcast, forward=np.maximum,
         vjp=(
             lambda ans, a, b: (lambda w: lambda g: g * w)(_heaviside(a - b, 0.5)),
             lambda ans, a, b: (lambda w: lambda g: g * w)(_heaviside(b - a, 0.5)),
@@ -209,7 +303,7 @@ TABLE: tuple[Op, ...] = (
     ),
     Op(
         "exp", "exponential, elementwise", methods=("exp",),
-        shape=shapes.same, forward=np.exp,
+        shape=rules.same, forward=np.exp,
         vjp=(lambda ans, a: lambda g: g * ans,),
         sym=lambda s, a: s.fn("exp", a),
         sym_vjp=(lambda s, g, ans, a: s.mul(g, ans),),
@@ -217,7 +311,7 @@ TABLE: tuple[Op, ...] = (
     ),
     Op(
         "log", "natural logarithm, elementwise", methods=("log",),
-        shape=shapes.same, forward=np.log,
+        shape=rules.same, forward=np.log,
         vjp=(lambda ans, a: (lambda r: lambda g: g * r)(1.0 / a),),
         sym=lambda s, a: s.fn("log", a),
         sym_vjp=(lambda s, g, ans, a: s.mul(g, s.pow(a, -1)),),
@@ -226,30 +320,138 @@ TABLE: tuple[Op, ...] = (
     Op(
         "heaviside", "unit step: 1 where A > 0, h0 at 0 (default 0), else 0",
         params=(Param("h0", 0),), methods=("heaviside",),
-        shape=shapes.same, forward=_heaviside,
+        shape=rules.same, forward=_heaviside,
         vjp=(lambda ans, a, h0=0: lambda g: np.zeros_like(a),),
         sym=lambda s, a, h0=0: s.fn("heaviside", a, params=(h0,)),
         sym_vjp=(lambda s, g, ans, a, h0=0: s.zero_like(a),),
         kink=lambda a, h0=0: a, convention="derivative 0 everywhere, including at 0",
         pretty="H", latex="H",
     ),
+    _elementwise(
+        "sqrt", "square root, elementwise", np.sqrt,
+        lambda ans, a: (lambda d: lambda g: g * d)(0.5 / ans),
+        lambda s, g, ans, a: s.mul(g, s.scale(s.rational(1, 2), s.pow(ans, -1))),
+        domain=("positive",), latex=r"\sqrt",
+    ),
+    _elementwise(
+        "abs", "absolute value, elementwise", np.abs,
+        lambda ans, a: (lambda d: lambda g: g * d)(np.sign(a)),
+        lambda s, g, ans, a: s.mul(g, s.fn("sign", a)),
+        kink=lambda a: a, convention="abs'(0) = 0, as torch.abs", latex=r"\operatorname{abs}",
+    ),
+    _elementwise(
+        "sign", "sign, elementwise: -1, 0 or 1", np.sign,
+        lambda ans, a: lambda g: np.zeros_like(a),
+        lambda s, g, ans, a: s.zero_like(a),
+        kink=lambda a: a, convention="derivative 0 everywhere, including at 0, as torch.sign",
+        latex=r"\operatorname{sign}",
+    ),
+    _elementwise(
+        "sin", "sine, elementwise", np.sin,
+        lambda ans, a: (lambda d: lambda g: g * d)(np.cos(a)),
+        lambda s, g, ans, a: s.mul(g, s.fn("cos", a)), latex=r"\sin",
+    ),
+    _elementwise(
+        "cos", "cosine, elementwise", np.cos,
+        lambda ans, a: (lambda d: lambda g: g * d)(-np.sin(a)),
+        lambda s, g, ans, a: s.neg(s.mul(g, s.fn("sin", a))), latex=r"\cos",
+    ),
+    _elementwise(
+        "tan", "tangent, elementwise", np.tan,
+        lambda ans, a: (lambda d: lambda g: g * d)(1.0 + ans * ans),
+        lambda s, g, ans, a: s.mul(g, s.add(1, s.pow(ans, 2))), latex=r"\tan",
+    ),
+    _elementwise(
+        "tanh", "hyperbolic tangent, elementwise", np.tanh,
+        lambda ans, a: (lambda d: lambda g: g * d)(1.0 - ans * ans),
+        lambda s, g, ans, a: s.mul(g, s.add(1, s.neg(s.pow(ans, 2)))), latex=r"\tanh",
+    ),
+    _elementwise(
+        "sigmoid", "logistic sigmoid 1/(1 + exp(-A)), elementwise", _sigmoid,
+        lambda ans, a: (lambda d: lambda g: g * d)(ans * (1.0 - ans)),
+        lambda s, g, ans, a: s.mul(g, s.mul(ans, s.add(1, s.neg(ans)))), latex=r"\sigma",
+    ),
+    _elementwise(
+        "softplus", "softplus log(1 + exp(A)), elementwise", lambda a: np.logaddexp(0.0, a),
+        lambda ans, a: (lambda d: lambda g: g * d)(_sigmoid(a)),
+        lambda s, g, ans, a: s.mul(g, s.fn("sigmoid", a)), latex=r"\operatorname{softplus}",
+    ),
     Op(
-        "eye", "identity matrix eye(n)", arity=0, params=(Param("n", integer=True),),
+        "square", "square A**2, composed as pow(A, 2)", methods=("square",),
+        expand=lambda a: call("pow", a, p=2),
+    ),
+    _elementwise(
+        "detach", "stop the gradient: the value of A, treated as a constant", lambda a: a,
+        lambda ans, a: lambda g: np.zeros_like(a),
+        lambda s, g, ans, a: s.zero_like(a),
+        stops_gradient=True, aliases=("stop_gradient",), latex=r"\operatorname{detach}",
+    ),
+    Op(
+        "norm", "Frobenius (Euclidean) norm sqrt(sum(A**2))", methods=("norm",),
+        shape=rules.reduce, forward=lambda a: np.sqrt(np.sum(a * a)),
+        vjp=(lambda ans, a: lambda g: g * a / ans,),
+        sym=lambda s, a: s.reduce("norm", a),
+        sym_vjp=(lambda s, g, ans, a: s.scale(g / ans, a),),
+        latex=r"\operatorname{norm}",
+    ),
+    Op(
+        "logsumexp", "log of the sum of exp over all entries", methods=("logsumexp",),
+        shape=rules.reduce, forward=_logsumexp,
+        vjp=(lambda ans, a: (lambda w: lambda g: g * w)(np.exp(a - ans)),),
+        sym=lambda s, a: s.reduce("logsumexp", a),
+        sym_vjp=(lambda s, g, ans, a: s.scale(g, s.whole("softmax", a)),),
+        latex=r"\operatorname{logsumexp}",
+    ),
+    Op(
+        "softmax", "softmax over all entries: exp(A - logsumexp(A))", methods=("softmax",),
+        shape=rules.same, forward=lambda a: np.exp(a - _logsumexp(a)),
+        vjp=(lambda ans, a: lambda g: ans * (g - np.sum(g * ans)),),
+        sym=lambda s, a: s.whole("softmax", a),
+        sym_vjp=(lambda s, g, ans, a: s.mul(ans, s.add(g, s.neg(s.reduce("sum", s.mul(g, ans))))),),
+        latex=r"\operatorname{softmax}",
+    ),
+    Op(
+        "det", "determinant of a square matrix", methods=("det",),
+        shape=rules.square_to_scalar, forward=np.linalg.det,
+        vjp=(lambda ans, a: (lambda d: lambda g: g * d)(ans * _inv(a).T),),
+        sym=lambda s, a: s.det(a),
+        sym_vjp=(lambda s, g, ans, a: s.scale(g * ans, s.T(s.inv(a))),),
+        domain=("spd",), latex=r"\det",
+    ),
+    Op(
+        "logdet", "log of the determinant (NaN for a negative determinant, as torch.logdet)",
+        methods=("logdet",),
+        shape=rules.square_to_scalar, forward=_logdet,
+        vjp=(lambda ans, a: (lambda d: lambda g: g * d)(_inv(a).T),),
+        sym=lambda s, a: s.reduce("logdet", a),
+        sym_vjp=(lambda s, g, ans, a: s.scale(g, s.T(s.inv(a))),),
+        domain=("spd",), latex=r"\log\det",
+    ),
+    Op(
+        "inv", "matrix inverse", aliases=("inverse",), methods=("inverse", "inv"),
+        shape=rules.square, forward=_inv,
+        vjp=(lambda ans, a: lambda g: -ans.T @ g @ ans.T,),
+        sym=lambda s, a: s.inv(a),
+        sym_vjp=(lambda s, g, ans, a: s.neg(s.matmul(s.matmul(s.T(ans), g), s.T(ans))),),
+        domain=("spd",), pretty="inv", latex=r"\operatorname{inv}",
+    ),
+    Op(
+        "eye", "identity matrix eye(n)", arity=0, params=(Param("n", kind="size"),),
         aliases=("identity",),
-        shape=shapes.square_of, forward=lambda n: np.eye(n),
+        shape=rules.square_of, forward=lambda n: np.eye(n),
         sym=lambda s, n: s.eye(n),
     ),
     Op(
-        "ones", "matrix of ones ones(n, m)", arity=0,
-        params=(Param("n", integer=True), Param("m", integer=True)),
-        shape=shapes.rect_of, forward=lambda n, m: np.ones((n, m)),
-        sym=lambda s, n, m: s.ones(n, m),
+        "ones", "ones: a vector ones(n) or a matrix ones(n, m)", arity=0,
+        params=(Param("n", kind="size"), Param("m", None, kind="size")),
+        shape=rules.sized, forward=lambda n, m=None: np.ones((n,) if m is None else (n, m)),
+        sym=lambda s, n, m=None: s.ones(n, m),
     ),
     Op(
-        "zeros", "matrix of zeros zeros(n, m)", arity=0,
-        params=(Param("n", integer=True), Param("m", integer=True)),
-        shape=shapes.rect_of, forward=lambda n, m: np.zeros((n, m)),
-        sym=lambda s, n, m: s.zeros(n, m),
+        "zeros", "zeros: a vector zeros(n) or a matrix zeros(n, m)", arity=0,
+        params=(Param("n", kind="size"), Param("m", None, kind="size")),
+        shape=rules.sized, forward=lambda n, m=None: np.zeros((n,) if m is None else (n, m)),
+        sym=lambda s, n, m=None: s.zeros(n, m),
     ),
 )
 

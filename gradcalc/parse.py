@@ -38,7 +38,7 @@ def parse(text: str) -> Node:
     'matmul'
     >>> parse("foo(X)")
     Traceback (most recent call last):
-    gradcalc.errors.ParseError: unknown function 'foo'; known functions: add, clamp, clamp_min, ...
+    gradcalc.errors.ParseError: unknown function 'foo'; known functions: abs, add, clamp, clamp_min, ...
     """
     if not text.strip():
         raise ParseError("empty expression; try e.g. 'sum((X@W - Y)**2)'", position=0, source=text)
@@ -189,10 +189,11 @@ class _Visitor:
         """A constant parameter: a number, possibly written as an arithmetic of numbers."""
         number = _fold(self.visit(value))
         real = isinstance(number, (int, float)) and math.isfinite(number)
-        if not real or (param.integer and (number != int(number) or number < 1)):
-            kind = "a positive integer" if param.integer else "a number"
+        whole = real and number == int(number) and (param.kind == "axis" or number >= 1)
+        if not real or (param.kind != "number" and not whole):
+            kind = {"number": "a number", "size": "a positive integer", "axis": "an integer"}[param.kind]
             raise self.fail(f"{op.name}(): {param.name!r} must be {kind} (a constant, not a variable)", value)
-        return int(number) if param.integer else number
+        return number if param.kind == "number" else int(number)
 
 
 def _zero_denominator(op: Op, inputs: list[Node], params: dict[str, Any]) -> Node | None:

@@ -111,7 +111,7 @@ def run_eval(expression: str, wrt: list[str] | None = None, shapes: dict[str, tu
     variables = [Variable(name, info.variables[name], drawn[name].value, drawn[name].source,
                           name in info.defaulted) for name in variable_names(tree)]
     return EvalResult(expression, variables, float(np.sum(root.value)), gradients,
-                      check.worst([g.verdict for g in gradients]), rtol, atol)
+                      check.worst([g.verdict for g in gradients]), rtol, atol, notes=info.notes)
 
 
 def _prepare(expression: str, wrt: list[str] | None, shapes: dict[str, tuple[int, ...]] | None
@@ -124,7 +124,7 @@ def _prepare(expression: str, wrt: list[str] | None, shapes: dict[str, tuple[int
                          "use names such as X or W")
     wrt = _check_names(list(dict.fromkeys(wrt or names)), names, "--wrt")
     _check_names(list(shapes or {}), names, "--shape")
-    info = infer(tree, shapes, expression)
+    info = infer(tree, shapes, expression, scalar=True)
     out_shape = info.of(tree)
     if out_shape not in ((), (1, 1)):
         raise ShapeError(
@@ -138,7 +138,8 @@ def _judge(tree: Node, values: dict[str, np.ndarray], name: str, auto: np.ndarra
     """Evaluate the closed form, run finite differences, compare, and give the verdict for one variable."""
     from gradcalc import check, printing, symbolic
 
-    sym = np.broadcast_to(symbolic.evaluate(formula, values), auto.shape).astype(np.float64)
+    sym = symbolic.evaluate(formula, values)
+    sym = sym.reshape(auto.shape) if sym.size == auto.size else np.broadcast_to(sym, auto.shape).astype(np.float64)
     fd = check.finite_difference(tree, values, name)
     abs_diff, rel_diff = check.compare(auto, sym)
     return Gradient(

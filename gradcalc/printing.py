@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import sympy as sp
-from sympy import (HadamardPower, HadamardProduct, Identity, MatAdd, MatMul, MatrixSymbol, OneMatrix, Trace,
-                   Transpose, ZeroMatrix)
+from sympy import (Determinant, HadamardPower, HadamardProduct, Identity, Inverse, MatAdd, MatMul, MatrixSymbol,
+                   OneMatrix, Trace, Transpose, ZeroMatrix)
 
 from gradcalc import matexpr as s
-from gradcalc.matexpr import Elementwise, ElementwiseScalar, Reduce, is_matrix
+from gradcalc.symtypes import UNIT, Diag, Elementwise, ElementwiseScalar, Entry, Reduce, is_matrix
 from gradcalc.ops import OPS, REQUIRED
 
 ADD, MUL, NEG, POW, ATOM = 1, 2, 3, 4, 5
@@ -54,6 +54,9 @@ class Style:
     eye: str
     ones: str
     zeros: str
+    ones_1d: str
+    zeros_1d: str
+    numpy: bool = False
     sizes: dict[int, int] | None = None
 
 
@@ -85,12 +88,12 @@ def _latex_power(base: str, p: Any, matrix: bool) -> str:
 
 
 SYNTAX = Style("@", "*", "/", "*", " + ", " - ", "-", "({})", "{}({})", "{}.T", _syntax_power, "{}/{}",
-               lambda name: name, "eye({})", "ones({}, {})", "zeros({}, {})")
+               lambda name: name, "eye({})", "ones({}, {})", "zeros({}, {})", "ones({})", "zeros({})", numpy=True)
 PRETTY = Style("", " ⊙ ", " ⊘ ", "·", " + ", " − ", "−", "({})", "{}({})", "{}ᵀ", _pretty_power, "{}/{}",
-               _op_name("pretty"), "I{}", "𝟏{}ₓ{}", "0{}ₓ{}", _SUBSCRIPT)
+               _op_name("pretty"), "I{}", "𝟏{}ₓ{}", "0{}ₓ{}", "𝟏{}", "0{}", sizes=_SUBSCRIPT)
 LATEX = Style(" ", r" \odot ", r" \oslash ", " ", " + ", " - ", "-", r"\left({}\right)", r"{}\left({}\right)",
               "{}^{{T}}", _latex_power, r"\frac{{{}}}{{{}}}", _op_name("latex"), r"I_{{{}}}",
-              r"\mathbf{{1}}_{{{} \times {}}}", r"0_{{{} \times {}}}")
+              r"\mathbf{{1}}_{{{} \times {}}}", r"0_{{{} \times {}}}", r"\mathbf{{1}}_{{{}}}", r"0_{{{}}}")
 
 
 def syntax(e: Any) -> str:
@@ -150,9 +153,17 @@ class _Printer:
             text = _number(e, st)
             return text, NEG if e < 0 else (MUL if e.is_Rational and not e.is_Integer else ATOM)
         if isinstance(e, (Identity, OneMatrix, ZeroMatrix)):
+            sizes = [str(n).translate(st.sizes) if st.sizes else str(n) for n in e.shape if n != UNIT]
+            if len(sizes) == 1 and not isinstance(e, Identity):  # a 1-D vector
+                text = (st.ones_1d if isinstance(e, OneMatrix) else st.zeros_1d).format(*sizes)
+                row = e.shape[0] == UNIT and not st.numpy  # a row, in math notation
+                return st.transpose.format(text) if row else text, ATOM
             pattern = {Identity: st.eye, OneMatrix: st.ones, ZeroMatrix: st.zeros}[type(e)]
-            sizes = [str(n).translate(st.sizes) if st.sizes else str(n) for n in e.shape]
             return pattern.format(*sizes), ATOM
+        if isinstance(e, Entry):
+            return self.show(e.arg)
+        if isinstance(e, Diag):
+            return self.call("diag", [e.arg]), ATOM
         if isinstance(e, (MatAdd, sp.Add)):
             return self.sum(e)
         if isinstance(e, (MatMul, sp.Mul)):
@@ -165,9 +176,15 @@ class _Printer:
                 return self.hadamard([], [e]) if is_matrix(e) else self.product(e)
             return st.power(self.wrap(base, ATOM), p, is_matrix(e)), POW
         if isinstance(e, Transpose):
+            if st.numpy and e.arg.shape[1] == UNIT:  # NumPy's transpose of a 1-D vector is itself
+                return self.show(e.arg)
             return st.transpose.format(self.wrap(e.arg, ATOM)), ATOM
         if isinstance(e, Trace):
             return self.call("trace", [e.arg]), ATOM
+        if isinstance(e, Determinant):
+            return self.call("det", [e.arg]), ATOM
+        if isinstance(e, Inverse):
+            return self.call("inv", [e.arg]), ATOM
         if isinstance(e, Reduce):
             return self.call(e.kind, [e.arg]), ATOM
         if isinstance(e, (Elementwise, ElementwiseScalar)):
@@ -219,13 +236,31 @@ class _Printer:
         pieces += [self.wrap(f, POW) for f in top]
         text = st.times.join(p for p in pieces if p)
         if matrices:
-            joiner = st.matmul if st is not PRETTY or _short(matrices) else "·"
-            mats = joiner.join(self.wrap(m, POW) for m in matrices)
+            mats = self.chain(matrices)
             text = f"{text}{st.times}{mats}" if text else mats
         for d in bottom:
             divide = st.divide if is_matrix(d) else None
             text = f"{text}{divide}{self.wrap(d, POW)}" if divide else st.fraction.format(text, self.wrap(d, POW))
         return (f"{st.neg}{text}", NEG) if negative else (text, MUL)
+
+    def chain(self, factors: list[Any]) -> str:
+        """A matrix product; for NumPy, a column times a row of 1-D vectors is `outer(u, v)`."""
+        st = self.style
+        for k in range(len(factors) - 1) if st.numpy else ():
+            if factors[k].shape[1] == UNIT and factors[k + 1].shape[0] == UNIT:
+                left, right = factors[: k + 1], factors[k + 1:]
+                if left[0].shape[0] == UNIT:  # a scalar (row @ ... @ column) times the rest
+                    return f"({self.chain(left)})*{self.wrap_chain(right)}"
+                if right[-1].shape[1] == UNIT:
+                    return f"{self.wrap_chain(left)}*({self.chain(right)})"
+                args = [self.text(f[0]) if len(f) == 1 else self.chain(f) for f in (left, right)]
+                return st.call.format("outer", ", ".join(args))
+        joiner = st.matmul if st is not PRETTY or _short(factors) else "·"
+        return joiner.join(self.wrap(m, POW) for m in factors)
+
+    def wrap_chain(self, factors: list[Any]) -> str:
+        text = self.chain(factors)
+        return text if len(factors) == 1 and self.show(factors[0])[1] >= POW else self.style.paren.format(text)
 
     def hadamard(self, top: list[Any], bottom: list[Any]) -> tuple[str, int]:
         top = list(top)

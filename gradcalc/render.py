@@ -57,6 +57,7 @@ def to_json(result: EvalResult) -> dict[str, Any]:
         "value": plain(result.value),
         "gradients": {g.name: _gradient_json(g) for g in result.gradients},
         "tolerance": {"rtol": result.rtol, "atol": result.atol},
+        "notes": result.notes,
         "verdict": result.verdict,
     }
 
@@ -119,6 +120,8 @@ def show(result: EvalResult, console: Any) -> None:
         shape = format_shape(v.shape) + (" (default)" if v.default_shape else "")
         header.add_row(v.name, shape, v.source)
     console.print(header)
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="dim"))
     console.print(Text.assemble("f = ", (_value(result.value), "bold")))
     for g in result.gradients:
         console.print()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gradcalc.errors import InputError, ShapeError
-from gradcalc.tree import Node, leaves, postorder
+from gradcalc.tree import Node, postorder
 
 if TYPE_CHECKING:
     from gradcalc.ops import Op
@@ -61,7 +61,7 @@ Shape = tuple[Dim, ...]
 class Clash(Exception):
     """Raised by a shape rule; the caller adds the operator and sub-expression.
 
-    >>> broadcast(fixed(2, 3), fixed(2, 4))
+    >>> unify(Dim(3), Dim(4))
     Traceback (most recent call last):
         ...
     gradcalc.shapes.Clash: sizes 3 and 4 differ
@@ -95,106 +95,6 @@ def fixed(*sizes: int) -> Shape:
     return tuple(Dim(int(n)) for n in sizes)
 
 
-# Shape rules, referenced by the operator table.
-
-def same(a: Shape, **_: object) -> Shape:
-    """Elementwise functions keep the shape.
-
-    >>> format_shape(same(fixed(2, 3), p=2))
-    '2x3'
-    """
-    return a
-
-
-def broadcast(a: Shape, b: Shape) -> Shape:
-    """Elementwise binary operators: a scalar broadcasts, otherwise the shapes unify.
-
-    >>> x = (Dim(), Dim())
-    >>> format_shape(broadcast(x, fixed(2, 3))), format_shape(broadcast((), x))
-    ('2x3', '2x3')
-    """
-    if not a:
-        return b
-    if not b:
-        return a
-    if len(a) != len(b):
-        raise Clash("ranks differ")
-    for da, db in zip(a, b):
-        unify(da, db)
-    return a
-
-
-def matmul(a: Shape, b: Shape) -> Shape:
-    """The matrix product: (n, k) @ (k, m) -> (n, m).
-
-    >>> format_shape(matmul(fixed(2, 3), (Dim(), Dim(5))))
-    '2x5'
-    >>> matmul(fixed(2, 3), fixed(4, 5))  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-        ...
-    gradcalc.shapes.Clash: the left operand's columns must equal ... (sizes 3 and 4 differ)
-    """
-    if len(a) != 2 or len(b) != 2:
-        raise Clash("both operands must be matrices")
-    try:
-        unify(a[1], b[0])
-    except Clash as clash:
-        raise Clash(f"the left operand's columns must equal the right operand's rows ({clash})") from None
-    return (a[0], b[1])
-
-
-def transpose(a: Shape) -> Shape:
-    """Reverse the axes.
-
-    >>> format_shape(transpose(fixed(2, 3)))
-    '3x2'
-    """
-    return a[::-1]
-
-
-def to_scalar(a: Shape, **_: object) -> Shape:
-    """Reductions over all entries.
-
-    >>> to_scalar(fixed(2, 3))
-    ()
-    """
-    return ()
-
-
-def square_to_scalar(a: Shape) -> Shape:
-    """trace: a square matrix to a scalar.
-
-    >>> a = (Dim(), Dim(4))
-    >>> square_to_scalar(a), format_shape(a)
-    ((), '4x4')
-    """
-    if len(a) != 2:
-        raise Clash("the operand must be a square matrix")
-    try:
-        unify(a[0], a[1])
-    except Clash:
-        raise Clash("the operand must be a square matrix") from None
-    return ()
-
-
-def square_of(n: int) -> Shape:
-    """eye(n).
-
-    >>> format_shape(square_of(3))
-    '3x3'
-    """
-    return fixed(n, n)
-
-
-def rect_of(n: int, m: int) -> Shape:
-    """ones(n, m), zeros(n, m).
-
-    >>> format_shape(rect_of(2, 5))
-    '2x5'
-    """
-    return fixed(n, m)
-
-
 @dataclass
 class ShapeInfo:
     """The outcome of inference: sizes for every node and variable.
@@ -210,6 +110,7 @@ class ShapeInfo:
     nodes: dict[int, tuple[int, ...]]
     variables: dict[str, tuple[int, ...]]
     defaulted: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def of(self, node: Node) -> tuple[int, ...]:
         """The shape of one node.
@@ -222,21 +123,66 @@ class ShapeInfo:
         return self.nodes[id(node)]
 
 
-def infer(root: Node, given: dict[str, tuple[int, ...]] | None = None, source: str = "") -> ShapeInfo:
+RANK_NAMES = {0: "a scalar", 1: "a 1-D vector", 2: "a matrix"}
+
+
+def infer(root: Node, given: dict[str, tuple[int, ...]] | None = None, source: str = "",
+          scalar: bool = False) -> ShapeInfo:
     """Infer every node's shape; `given` holds the `--shape` options.
+
+    A variable is a matrix unless `--shape` says otherwise or it feeds an op
+    that takes vectors (`dot`, `outer`). With `scalar=True` the expression
+    must come out scalar: if it does not with matrices, one variable at a
+    time is tried as a vector, then as a scalar (`x@A@x`, `a*sum(X)`).
 
     >>> from gradcalc.parse import parse
     >>> infer(parse("trace(A@B)"), {"A": (2, 6)}).variables
     {'A': (2, 6), 'B': (6, 2)}
+    >>> infer(parse("x@A@x"), scalar=True).variables
+    {'x': (4,), 'A': (4, 4)}
     """
-    from gradcalc.ops import OPS
+    from gradcalc.tree import variable_names
 
     given = given or {}
-    var_shapes: dict[str, Shape] = {}
-    for leaf in leaves(root):
-        if leaf.name not in var_shapes:
-            sizes = given.get(leaf.name)
-            var_shapes[leaf.name] = fixed(*sizes) if sizes is not None else (Dim(), Dim())
+    ranks = {name: len(given[name]) if name in given else 2 for name in variable_names(root)}
+    ranks.update({name: r for name, r in _wanted_ranks(root).items() if name not in given})
+    free = [name for name in ranks if name not in given and ranks[name] == 2]
+    attempts = [{}] + [{name: rank} for rank in (1, 0) for name in free]
+    first_error, first_info = None, None
+    for change in attempts:
+        try:
+            info = _infer_once(root, given, {**ranks, **change}, source)
+        except ShapeError as err:
+            first_error = first_error or err
+            continue
+        if not scalar or info.of(root) in ((), (1, 1)):
+            info.notes = [f"{name} is taken as {RANK_NAMES[rank]} so that the expression is a scalar"
+                          for name, rank in change.items()]
+            return info
+        first_info = first_info or info
+    if first_info is not None:
+        return first_info
+    raise first_error  # type: ignore[misc]
+
+
+def _wanted_ranks(root: Node) -> dict[str, int]:
+    """Ranks asked for by the ops that variables feed directly (dot and outer take vectors)."""
+    from gradcalc.ops import OPS
+
+    wanted: dict[str, int] = {}
+    for node in postorder(root):
+        op = OPS.get(node.op)
+        for arg, rank in zip(node.args, op.ranks if op else ()):
+            if rank is not None and arg.op == "var":
+                wanted.setdefault(arg.name, rank)
+    return wanted
+
+
+def _infer_once(root: Node, given: dict[str, tuple[int, ...]], ranks: dict[str, int], source: str) -> ShapeInfo:
+    from gradcalc.ops import OPS
+
+    var_shapes = {name: fixed(*given[name]) if name in given else tuple(Dim() for _ in range(rank))
+                  for name, rank in ranks.items()}
     shapes: dict[int, Shape] = {}
     for node in postorder(root):
         if node.op == "var":
@@ -302,7 +248,7 @@ _SHAPE_OPTION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
 
 def parse_shape_option(text: str) -> tuple[str, tuple[int, ...]]:
-    """Parse `--shape NAME=DIMS`: `X=10x4`, `X=10,4`, `a=scalar`, `a=()`.
+    """Parse `--shape NAME=DIMS`: `X=10x4`, `X=10,4`, a vector `x=4`, `a=scalar`, `a=()`.
 
     >>> parse_shape_option("X=10x4"), parse_shape_option("a=scalar")
     (('X', (10, 4)), ('a', ()))
@@ -316,10 +262,6 @@ def parse_shape_option(text: str) -> tuple[str, tuple[int, ...]]:
     parts = re.split(r"\s*[x,×]\s*", dims.strip("()[] "))
     if not all(p.isdigit() and int(p) > 0 for p in parts):
         raise InputError(f"--shape {text!r}: sizes must be positive integers, e.g. {name}=10x4")
-    if len(parts) == 1:
-        raise InputError(
-            f"--shape {text!r}: 1-D vectors are not supported yet; use {name}={parts[0]}x1 for a column"
-        )
     if len(parts) > 2:
         raise InputError(f"--shape {text!r}: at most 2 dimensions are supported")
     return name, tuple(int(p) for p in parts)

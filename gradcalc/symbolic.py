@@ -21,11 +21,11 @@ from typing import Any, Iterable
 
 import numpy as np
 import sympy as sp
-from sympy import (HadamardPower, HadamardProduct, Identity, MatAdd, MatMul, MatrixSymbol, OneMatrix, Trace,
-                   Transpose, ZeroMatrix)
+from sympy import (Determinant, HadamardPower, HadamardProduct, Identity, Inverse, MatAdd, MatMul, MatrixSymbol,
+                   OneMatrix, Trace, Transpose, ZeroMatrix)
 
 from gradcalc import matexpr as s
-from gradcalc.matexpr import Elementwise, ElementwiseScalar, Reduce
+from gradcalc.symtypes import UNIT, Diag, Elementwise, ElementwiseScalar, Entry, Reduce
 from gradcalc.ops import OPS
 from gradcalc.shapes import ShapeInfo
 from gradcalc.tree import Node, postorder
@@ -37,6 +37,8 @@ def symbol(name: str, shape: tuple[Any, ...]) -> Any:
     >>> symbol("W", (3, 5)).shape, symbol("a", ())
     ((3, 5), a)
     """
+    if len(shape) == 1:
+        return MatrixSymbol(name, shape[0], UNIT)
     return MatrixSymbol(name, *shape) if shape else sp.Symbol(name, real=True)
 
 
@@ -90,6 +92,8 @@ def gradients(root: Node, shapes: ShapeInfo, wrt: Iterable[str]) -> dict[str, An
                 continue
             contribution = op.sym_vjp[i](s, g, forms[id(node)], *inputs, **node.kwargs)
             contribution = s.sum_to(contribution, inputs[i])
+            if s.is_matrix(contribution) and contribution.shape[0] == UNIT != contribution.shape[1]:
+                contribution = s._t(contribution)  # a 1-D adjoint is kept as a column
             previous = adjoint.get(id(arg))
             adjoint[id(arg)] = contribution if previous is None else s.add(previous, contribution)
     return {name: by_name.get(name, s.zero_like(symbol(name, shapes.variables[name]))) for name in wrt}
@@ -97,6 +101,9 @@ def gradients(root: Node, shapes: ShapeInfo, wrt: Iterable[str]) -> dict[str, An
 
 def evaluate(expr: Any, values: dict[str, np.ndarray]) -> np.ndarray:
     """The numbers of a formula, with NumPy, on the variables' values.
+
+    1-D vectors are evaluated as columns (the formula's own representation);
+    a vector-valued result comes back 1-D.
 
     >>> import sympy as sp
     >>> X = sp.MatrixSymbol("X", 1, 2)
@@ -110,20 +117,31 @@ def evaluate(expr: Any, values: dict[str, np.ndarray]) -> np.ndarray:
             memo[e] = _evaluate_node(e, ev, values)
         return memo[e]
 
-    return np.asarray(ev(expr), dtype=np.float64)
+    result = np.asarray(ev(expr), dtype=np.float64)
+    return result[:, 0] if s.is_vector(expr) else result
+
+
+def _size(n: Any) -> int:
+    return 1 if n == UNIT else int(n)
 
 
 def _evaluate_node(e: Any, ev: Any, values: dict[str, np.ndarray]) -> Any:
     if isinstance(e, (MatrixSymbol, sp.Symbol)):
-        return values[e.name]
+        value = values[e.name]
+        return value.reshape(-1, 1) if s.is_vector(e) else value
     if isinstance(e, sp.Number):
         return float(e)
     if isinstance(e, Identity):
-        return np.eye(int(e.shape[0]))
+        return np.eye(_size(e.shape[0]))
     if isinstance(e, OneMatrix):
-        return np.ones(tuple(int(n) for n in e.shape))
+        return np.ones(tuple(_size(n) for n in e.shape))
     if isinstance(e, ZeroMatrix):
-        return np.zeros(tuple(int(n) for n in e.shape))
+        return np.zeros(tuple(_size(n) for n in e.shape))
+    if isinstance(e, Entry):
+        return ev(e.arg)[0, 0]
+    if isinstance(e, Diag):
+        a = ev(e.arg)
+        return np.diag(a[:, 0]) if s.is_vector(e.arg) else np.diag(a)[:, None]
     if isinstance(e, (MatAdd, sp.Add)):
         return sum((ev(a) for a in e.args[1:]), start=ev(e.args[0]))
     if isinstance(e, MatMul):
@@ -141,10 +159,14 @@ def _evaluate_node(e: Any, ev: Any, values: dict[str, np.ndarray]) -> Any:
         return ev(e.arg).T
     if isinstance(e, Trace):
         return np.trace(ev(e.arg))
+    if isinstance(e, Determinant):
+        return OPS["det"].forward(ev(e.arg))
+    if isinstance(e, Inverse):
+        return OPS["inv"].forward(ev(e.arg))
     if isinstance(e, Reduce):
         return OPS[e.kind].forward(ev(e.arg))
     if isinstance(e, (Elementwise, ElementwiseScalar)):
         op = OPS[e.name]
-        params = {p.name: (int(v) if p.integer else float(v)) for p, v in zip(op.params, e.params)}
+        params = {p.name: (float(v) if p.kind == "number" else int(v)) for p, v in zip(op.params, e.params)}
         return op.forward(*(ev(o) for o in e.operands), **params)
     raise TypeError(f"cannot evaluate {type(e).__name__}: {e}")

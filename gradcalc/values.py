@@ -3,7 +3,9 @@
 Values are drawn from `numpy.random.default_rng(seed)`, one
 `standard_normal(shape)` per variable in order of first appearance. A
 variable that feeds a function with a restricted domain directly (`log(X)`)
-is mapped into it: positive values are `0.5 + |z|`.
+is mapped into it: positive values are `0.5 + |z|`; a matrix that must be
+invertible with a positive determinant (`logdet`, `inv`, `det`) is
+`Z Zᵀ/n + I`, symmetric positive definite with eigenvalues at least 1.
 
 >>> from gradcalc.parse import parse
 >>> from gradcalc.shapes import infer
@@ -67,5 +69,7 @@ def draw(root: Node, shapes: dict[str, tuple[int, ...]], seed: int = 0) -> dict[
         source = f"normal(seed={seed})"
         if wanted.get(name) == "positive":
             z, source = 0.5 + np.abs(z), f"0.5+|{source}|"
+        elif wanted.get(name) == "spd" and z.ndim == 2 and z.shape[0] == z.shape[1]:
+            z, source = z @ z.T / len(z) + np.eye(len(z)), f"Z@Z.T/n+I, Z={source}"
         drawn[name] = Value(np.asarray(z, dtype=np.float64), source)
     return drawn

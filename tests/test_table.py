@@ -21,8 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_readme_lists_every_operator() -> None:
     readme = (ROOT / "README.md").read_text()
+    listed = {name.strip() for line in readme.splitlines() if line.startswith("| ")
+              for name in line.split("|")[1].split(",")}
     for op in TABLE:
-        assert f"| {op.name} |" in readme, op.name
+        assert op.name in listed, op.name
         if op.convention:
             assert op.convention in readme, op.name
 
