@@ -78,6 +78,21 @@ def evaluate_command(
     raise typer.Exit(EXIT_OK if result.verdict in ("equal", "kink") else EXIT_MISMATCH)
 
 
+@app.command("ops")
+def ops_command(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
+    """List every operator: spellings, accepted shapes, derivative rule and kink convention."""
+    from gradcalc.catalog import as_json as catalog_json
+    from gradcalc.catalog import catalog
+
+    entries = catalog()
+    if as_json:
+        print(json.dumps({"gradcalc": __version__, "ops": catalog_json(entries)}))
+    else:
+        from gradcalc.render import show_ops
+
+        show_ops(entries, _console())
+
+
 def _check_tolerances(rtol: float | None, atol: float | None) -> None:
     from gradcalc.errors import InputError
 

@@ -236,7 +236,7 @@ TABLE: tuple[Op, ...] = (
         sym_vjp=(lambda s, g, ans, a: s.diag(g),),
     ),
     Op(
-        "transpose", "transpose: A.T, A.t(), transpose(A)", methods=("t", "transpose"),
+        "transpose", "transpose: A.T, A.t(), transpose(A)", methods=("t", "transpose"), symbol=".T",
         shape=rules.transpose, forward=np.transpose,
         vjp=(lambda ans, a: np.transpose,),
         sym=lambda s, a: s.T(a),
@@ -388,7 +388,7 @@ TABLE: tuple[Op, ...] = (
     ),
     Op(
         "norm", "Frobenius (Euclidean) norm sqrt(sum(A**2))", methods=("norm",),
-        shape=rules.reduce, forward=lambda a: np.sqrt(np.sum(a * a)),
+        shape=rules.to_scalar, forward=lambda a: np.sqrt(np.sum(a * a)),
         vjp=(lambda ans, a: lambda g: g * a / ans,),
         sym=lambda s, a: s.reduce("norm", a),
         sym_vjp=(lambda s, g, ans, a: s.scale(g / ans, a),),
@@ -396,7 +396,7 @@ TABLE: tuple[Op, ...] = (
     ),
     Op(
         "logsumexp", "log of the sum of exp over all entries", methods=("logsumexp",),
-        shape=rules.reduce, forward=_logsumexp,
+        shape=rules.to_scalar, forward=_logsumexp,
         vjp=(lambda ans, a: (lambda w: lambda g: g * w)(np.exp(a - ans)),),
         sym=lambda s, a: s.reduce("logsumexp", a),
         sym_vjp=(lambda s, g, ans, a: s.scale(g, s.whole("softmax", a)),),

@@ -48,7 +48,7 @@ class Style:
     paren: str
     call: str
     transpose: str
-    power: Callable[[str, Any, bool], str]
+    power: Callable[[str, Any, str, bool], str]
     fraction: str
     function: Callable[[str], str]
     eye: str
@@ -70,21 +70,20 @@ def _op_name(attr: str) -> Callable[[str], str]:
     return name
 
 
-def _syntax_power(base: str, p: Any, matrix: bool) -> str:
-    exponent = str(p) if p.is_Integer and p >= 0 else f"({_number(p, SYNTAX)})"
-    return f"{base}**{exponent}"
+def _syntax_power(base: str, p: Any, exponent: str, matrix: bool) -> str:
+    return f"{base}**{exponent if p.is_Integer and p >= 0 else '(' + exponent + ')'}"
 
 
-def _pretty_power(base: str, p: Any, matrix: bool) -> str:
+def _pretty_power(base: str, p: Any, exponent: str, matrix: bool) -> str:
     mark = "⊙" if matrix else ""
     if p.is_Integer:
-        return f"{base}{mark}{str(p).translate(_SUPERSCRIPT)}"
-    return f"{base}{mark}^({_number(p, PRETTY)})"
+        return f"{base}{mark}{exponent.translate(_SUPERSCRIPT)}"
+    return f"{base}{mark}^({exponent})"
 
 
-def _latex_power(base: str, p: Any, matrix: bool) -> str:
+def _latex_power(base: str, p: Any, exponent: str, matrix: bool) -> str:
     mark = r"\circ " if matrix else ""
-    return f"{base}^{{{mark}{_number(p, LATEX)}}}"
+    return f"{base}^{{{mark}{exponent}}}"
 
 
 SYNTAX = Style("@", "*", "/", "*", " + ", " - ", "-", "({})", "{}({})", "{}.T", _syntax_power, "{}/{}",
@@ -174,7 +173,8 @@ class _Printer:
             base, p = (e.base, e.exp) if isinstance(e, sp.Pow) else e.args
             if p.is_negative:
                 return self.hadamard([], [e]) if is_matrix(e) else self.product(e)
-            return st.power(self.wrap(base, ATOM), p, is_matrix(e)), POW
+            exponent = _number(p, st) if p.is_Number else self.text(p)
+            return st.power(self.wrap(base, ATOM), p, exponent, is_matrix(e)), POW
         if isinstance(e, Transpose):
             if st.numpy and e.arg.shape[1] == UNIT:  # NumPy's transpose of a 1-D vector is itself
                 return self.show(e.arg)

@@ -161,3 +161,20 @@ def _block(title: str, a: np.ndarray) -> list[str]:
     lines = [" ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows]
     width = max(len(title), len(lines[0]))
     return [title.ljust(width), *(line.ljust(width) for line in lines)]
+
+
+def show_ops(entries: list[Any], console: Any) -> None:
+    """Print the operator catalogue as a Rich table (G is the adjoint of the output)."""
+    from rich.table import Table
+
+    table = Table(title="gradcalc operators (G: adjoint of the output; A, B: inputs)", show_lines=False,
+                  header_style="bold", title_justify="left")
+    for column in ("op", "spellings", "shapes", "derivative", "at a kink"):
+        table.add_column(column, overflow="fold")
+    for e in entries:
+        spellings = [*(f"{f}(...)" for f in e.functions), *(f".{m}()" for m in e.methods)]
+        if e.symbol:
+            spellings.insert(0, e.symbol)
+        rule = "; ".join(f"{k}: {v}" if k else v for k, v in e.derivative.items()) or "constant"
+        table.add_row(e.name, ", ".join(spellings), e.shapes, rule, e.convention)
+    console.print(table)

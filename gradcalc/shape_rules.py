@@ -28,7 +28,7 @@ def same(a: Shape, **_: object) -> Shape:
 
 
 def broadcast(a: Shape, b: Shape) -> Shape:
-    """NumPy broadcasting: equal shapes, a scalar, a 1-D vector as a row, or a size-1 row or column
+    """equal shapes, or NumPy broadcasting of scalars, 1-D rows and size-1 rows/columns
 
     Unknown sizes are taken to be equal; a size known to be 1 stretches.
 
@@ -53,7 +53,7 @@ def broadcast(a: Shape, b: Shape) -> Shape:
 
 
 def matmul(a: Shape, b: Shape) -> Shape:
-    """(n, k) @ (k, m) -> (n, m); a 1-D operand acts as a row on the left, a column on the right
+    """(n,k) @ (k,m) -> (n,m); 1-D: a row on the left, a column on the right
 
     >>> from gradcalc.shapes import format_shape
     >>> format_shape(matmul(fixed(2, 3), (Dim(), Dim(5)))), matmul(fixed(3), fixed(3))
@@ -94,6 +94,15 @@ def reduce(a: Shape, axis: int | None = None) -> Shape:
     if not -len(a) <= axis < len(a):
         raise Clash(f"axis {axis} is out of range for {len(a)} dimension(s)")
     return a[: axis % len(a)] + a[axis % len(a) + 1:]
+
+
+def to_scalar(a: Shape) -> Shape:
+    """any shape -> scalar
+
+    >>> to_scalar(fixed(2, 3))
+    ()
+    """
+    return ()
 
 
 def _square(a: Shape) -> None:
@@ -179,7 +188,7 @@ def square_of(n: int) -> Shape:
 
 
 def sized(n: int, m: int | None = None) -> Shape:
-    """ones(n) -> (n); ones(n, m) -> (n, m)
+    """size n -> (n); sizes n, m -> (n, m)
 
     >>> from gradcalc.shapes import format_shape
     >>> format_shape(sized(2, 5)), format_shape(sized(4))

@@ -1,0 +1,94 @@
+"""The operator table as documentation: what `gradcalc ops` shows.
+
+Everything here is read off the table: the spellings, the shapes an op
+accepts (the first line of its shape rule's docstring) and its derivative
+rule, printed by running the op's own symbolic adjoint rule on symbols
+(`G` is the adjoint of the output, `A`, `B` the inputs, sizes `n, m, k`).
+
+>>> entry = next(e for e in catalog() if e.name == "matmul")
+>>> entry.derivative
+{'A': 'G@B.T', 'B': 'A.T@G'}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gradcalc.ops import REQUIRED, TABLE, Op
+
+INPUT_NAMES = ("A", "B")
+SIZE_NAMES = ("n", "m", "k", "p")
+
+
+@dataclass
+class OpEntry:
+    """One operator as the catalogue describes it."""
+
+    name: str
+    doc: str
+    functions: list[str]
+    methods: list[str]
+    symbol: str
+    params: list[str]
+    shapes: str
+    derivative: dict[str, str] = field(default_factory=dict)
+    convention: str = ""
+
+
+def catalog() -> list[OpEntry]:
+    """Every operator of the table, described.
+
+    >>> [e.name for e in catalog()][:3]
+    ['add', 'sub', 'neg']
+    """
+    return [_describe(op) for op in TABLE]
+
+
+def _describe(op: Op) -> OpEntry:
+    params = [p.name if p.default is REQUIRED else f"{p.name}={p.default}" for p in op.params]
+    if op.expand is not None:
+        shapes, derivative = "as its expansion", {"": op.doc.split("composed as ")[-1]}
+    elif op.arity == 0:
+        shapes, derivative = _first_line(op.shape.__doc__), {}
+    else:
+        shapes, derivative = _first_line(op.shape.__doc__), _derivative(op)
+    functions = [op.name, *op.aliases]
+    return OpEntry(op.name, op.doc, functions, list(op.methods), op.symbol, params, shapes, derivative, op.convention)
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0]
+
+
+def _derivative(op: Op) -> dict[str, str]:
+    """Each input's adjoint, printed from the op's symbolic rule applied to symbols."""
+    import sympy as sp
+
+    from gradcalc import matexpr as s
+    from gradcalc.printing import syntax
+    from gradcalc.shapes import Dim
+    from gradcalc.symbolic import symbol
+
+    params: dict[str, Any] = {p.name: sp.Symbol(p.name) if p.default is REQUIRED else p.default for p in op.params}
+    ranks = [r or 2 for r in (op.ranks or (None,) * op.arity)]
+    dims = [tuple(Dim() for _ in range(rank)) for rank in ranks]
+    op.shape(*dims, **{k: v for k, v in params.items() if k == "axis"})
+    names: dict[int, Any] = {}
+    for shape in dims:
+        for d in shape:
+            names.setdefault(id(d.root()), sp.Symbol(SIZE_NAMES[len(names) % len(SIZE_NAMES)], positive=True))
+    inputs = [symbol(INPUT_NAMES[i], tuple(names[id(d.root())] for d in shape)) for i, shape in enumerate(dims)]
+    ans = op.sym(s, *inputs, **params)
+    g = symbol("G", s.np_shape(ans)) if s.is_matrix(ans) else sp.Symbol("g")
+    return {INPUT_NAMES[i]: syntax(s.sum_to(rule(s, g, ans, *inputs, **params), inputs[i]))
+            for i, rule in enumerate(op.sym_vjp)}
+
+
+def as_json(entries: list[OpEntry]) -> list[dict[str, Any]]:
+    """The catalogue as plain data for `gradcalc ops --json`.
+
+    >>> as_json(catalog())[0]["name"]
+    'add'
+    """
+    return [vars(e) for e in entries]
