@@ -66,7 +66,8 @@ def _gradient_json(g: Gradient) -> dict[str, Any]:
     return {
         "shape": list(g.shape),
         "autograd": plain(g.autograd),
-        "symbolic": {"formula": g.formula, "pretty": g.pretty, "latex": g.latex, "value": plain(g.symbolic)},
+        "symbolic": {"formula": g.formula, "pretty": g.pretty, "latex": g.latex, "value": plain(g.symbolic),
+                     "shared": {"where": [{"name": n, "formula": f} for n, f in g.shared], "formula": g.compact}},
         "finite_difference": {"value": plain(g.finite_difference), "step": g.step,
                               "max_abs_diff": plain(g.fd_max_abs_diff), "untrusted_entries": g.untrusted},
         "max_abs_diff": plain(g.max_abs_diff),
@@ -145,6 +146,10 @@ def _show_gradient(g: Gradient, console: Any, text_type: Any) -> None:
             console.print(line)
     console.print(text_type.assemble(("formula  ", "dim"), g.formula))
     console.print(text_type.assemble(("         ", "dim"), g.pretty))
+    if g.shared and len(g.compact) + sum(len(f) for _, f in g.shared) < 0.75 * len(g.formula):
+        console.print(text_type.assemble(("shared   ", "dim"), g.compact))
+        for name, formula in g.shared:
+            console.print(text_type.assemble(("  where  ", "dim"), f"{name} = {formula}"))
     fd_note = f"finite differences ±{_number(g.fd_max_abs_diff)} (h {g.step:.1e})"
     if g.untrusted:
         fd_note += f", {g.untrusted} entries at a kink"

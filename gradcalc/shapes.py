@@ -15,6 +15,7 @@ behind a square matrix.
 from __future__ import annotations
 
 import re
+from itertools import chain, count
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -216,7 +217,7 @@ def _apply_rule(op: Op, node: Node, arg_shapes: list[Shape], source: str) -> Sha
 
 def _assign_defaults(var_shapes: dict[str, Shape]) -> list[str]:
     taken = {d.root().size for s in var_shapes.values() for d in s if d.root().size is not None}
-    pool = iter(n for n in DEFAULT_SIZES if n not in taken)
+    pool = (n for n in chain(DEFAULT_SIZES, count(DEFAULT_SIZES[-1] + 1)) if n not in taken)
     chosen: set[int] = set()
     for shape in var_shapes.values():
         for dim in shape:
