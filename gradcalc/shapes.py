@@ -15,7 +15,7 @@ behind a square matrix.
 from __future__ import annotations
 
 import re
-from itertools import chain, count
+from itertools import chain, combinations, count
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -134,7 +134,8 @@ def infer(root: Node, given: dict[str, tuple[int, ...]] | None = None, source: s
     A variable is a matrix unless `--shape` says otherwise or it feeds an op
     that takes vectors (`dot`, `outer`). With `scalar=True` the expression
     must come out scalar: if it does not with matrices, one variable at a
-    time is tried as a vector, then as a scalar (`x@A@x`, `a*sum(X)`).
+    time is tried as a vector, then as a scalar (`x@A@x`, `a*sum(X)`), then
+    two variables as vectors while a matrix remains (`a@X@b`).
 
     >>> from gradcalc.parse import parse
     >>> infer(parse("trace(A@B)"), {"A": (2, 6)}).variables
@@ -149,6 +150,8 @@ def infer(root: Node, given: dict[str, tuple[int, ...]] | None = None, source: s
     ranks.update({name: r for name, r in _wanted_ranks(root).items() if name not in given})
     free = [name for name in ranks if name not in given and ranks[name] == 2]
     attempts = [{}] + [{name: rank} for rank in (1, 0) for name in free]
+    if sum(r == 2 for r in ranks.values()) > 2:  # a@X@b: two vectors, as long as a matrix remains
+        attempts += [{a: 1, b: 1} for a, b in combinations(free, 2)]
     first_error, first_info = None, None
     for change in attempts:
         try:

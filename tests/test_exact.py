@@ -1,0 +1,694 @@
+"""Oracle (b): exact gradients at small shapes, independent of gradcalc's matrix rules.
+
+Every variable becomes an explicit `sympy.Matrix` of scalar symbols (`X_0_1`),
+the expression is built entry by entry by a small interpreter written here from
+each operator's mathematical definition (NumPy semantics), and the reference
+gradient is scalar `sympy.diff` of the output with respect to each symbol,
+taken at rational values. Our side is gradcalc's closed form
+(`symbolic.gradients`), printed in gradcalc syntax, re-parsed, and evaluated by
+the same interpreter on the same rational values — so neither gradcalc's
+adjoint rules nor its NumPy code enter the reference or the evaluation of the
+formula. Comparison is exact when the difference is rational, otherwise to
+1e-25 at 50 significant digits.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from gradcalc.ops import OPS, TABLE
+from gradcalc.parse import parse
+from gradcalc.printing import syntax
+from gradcalc.shapes import infer
+from gradcalc.symbolic import gradients
+from gradcalc.tree import Node, postorder, variable_names
+
+# ---------------------------------------------------------------------------
+# The explicit interpreter: scalars, 1-D vectors and matrices of SymPy scalars.
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class T:
+    """A value with NumPy's rank: ndim 0 holds a SymPy scalar, ndim 1 an n×1 column, ndim 2 a matrix."""
+
+    data: Any
+    ndim: int
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        if self.ndim == 0:
+            return ()
+        if self.ndim == 1:
+            return (self.data.rows,)
+        return (self.data.rows, self.data.cols)
+
+    def entries(self) -> list[Any]:
+        return [self.data] if self.ndim == 0 else list(self.data)
+
+    def grid(self) -> sp.Matrix:
+        """NumPy's view for broadcasting against a matrix: a scalar is 1×1, a 1-D vector a row."""
+        if self.ndim == 0:
+            return sp.Matrix([[self.data]])
+        return self.data.T if self.ndim == 1 else self.data
+
+
+def scalar(x: Any) -> T:
+    return T(sp.sympify(x), 0)
+
+
+def vector(items: list[Any]) -> T:
+    return T(sp.Matrix(len(items), 1, list(items)), 1)
+
+
+def matrix(m: sp.Matrix) -> T:
+    return T(sp.Matrix(m), 2)
+
+
+def from_grid(g: sp.Matrix, ndim: int) -> T:
+    if ndim == 0:
+        return scalar(g[0, 0])
+    if ndim == 1:
+        return vector(list(g))
+    return matrix(g)
+
+
+def elementwise(f: Any, *operands: T) -> T:
+    """Apply a scalar function entry by entry, broadcasting as NumPy does (ranks 0-2)."""
+    ndim = max(o.ndim for o in operands)
+    if ndim == 0:
+        return scalar(f(*(o.data for o in operands)))
+    grids = [o.grid() for o in operands]
+    rows = {g.rows for g in grids} - {1}
+    cols = {g.cols for g in grids} - {1}
+    assert len(rows) <= 1 and len(cols) <= 1, f"cannot broadcast {[o.shape for o in operands]}"
+    n, m = (rows.pop() if rows else 1), (cols.pop() if cols else 1)
+    out = sp.Matrix(n, m, lambda i, j: f(*(g[i if g.rows > 1 else 0, j if g.cols > 1 else 0] for g in grids)))
+    return from_grid(out, ndim)
+
+
+def whole(a: T, f: Any) -> T:
+    """A function of all entries at once that keeps the shape (softmax)."""
+    values = f(a.entries())
+    if a.ndim == 0:
+        return scalar(values[0])
+    return T(sp.Matrix(a.data.rows, a.data.cols, values), a.ndim)
+
+
+def matmul(a: T, b: T) -> T:
+    assert a.ndim and b.ndim, "@ needs vectors or matrices"
+    left = a.data.T if a.ndim == 1 else a.data  # a 1-D operand is a row on the left ...
+    right = b.data  # ... and a column on the right
+    assert left.cols == right.rows, f"matmul {a.shape} @ {b.shape}"
+    product = left * right
+    if a.ndim == 1 and b.ndim == 1:
+        return scalar(product[0, 0])
+    if a.ndim == 1:
+        return vector(list(product))
+    if b.ndim == 1:
+        return vector(list(product))
+    return matrix(product)
+
+
+def reduce_axis(a: T, axis: Any, combine: Any) -> T:
+    if axis is None:
+        return scalar(combine(a.entries()))
+    axis = int(axis) % max(a.ndim, 1)
+    if a.ndim == 1:
+        return scalar(combine(a.entries()))
+    m = a.data
+    if axis == 0:  # down the rows: one value per column
+        return vector([combine(list(m[:, j])) for j in range(m.cols)])
+    return vector([combine(list(m[i, :])) for i in range(m.rows)])
+
+
+def square_matrix(a: T) -> sp.Matrix:
+    assert a.ndim == 2 and a.data.rows == a.data.cols, f"needs a square matrix, got {a.shape}"
+    return a.data
+
+
+def number(x: Any) -> Any:
+    """A constant from the text as an exact SymPy number (floats as the short decimal they print as)."""
+    if isinstance(x, bool):
+        raise TypeError(x)
+    if isinstance(x, int) or (isinstance(x, float) and x.is_integer()):
+        return sp.Integer(int(x))
+    return sp.Rational(repr(float(x)))
+
+
+def _sum(xs: list[Any]) -> Any:
+    return sp.Add(*xs)
+
+
+def _mean(xs: list[Any]) -> Any:
+    return sp.Add(*xs) / len(xs)
+
+
+ELEMENTWISE = {
+    "neg": lambda x: -x,
+    "exp": sp.exp,
+    "log": sp.log,
+    "sqrt": sp.sqrt,
+    "abs": sp.Abs,
+    "sign": sp.sign,
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "tan": sp.tan,
+    "tanh": sp.tanh,
+    "sigmoid": lambda x: 1 / (1 + sp.exp(-x)),
+    "softplus": lambda x: sp.log(1 + sp.exp(x)),
+    "relu": lambda x: sp.Max(x, 0),
+}
+
+
+def explicit(node: Node, env: dict[str, T], frozen: dict[Any, Any]) -> T:
+    """Evaluate a gradcalc tree with explicit SymPy values.
+
+    `env` maps variable names to values; `frozen` maps every scalar symbol to its
+    rational value, used by `detach` so that a detached part is a constant.
+    """
+    memo: dict[int, T] = {}
+    for n in postorder(node):
+        memo[id(n)] = _explicit_node(n, [memo[id(a)] for a in n.args], env, frozen)
+    return memo[id(node)]
+
+
+def _explicit_node(node: Node, args: list[T], env: dict[str, T], frozen: dict[Any, Any]) -> T:
+    op, kw = node.op, node.kwargs
+    if op == "var":
+        return env[node.name]
+    if op == "const":
+        return scalar(number(node.value))
+    if op in ELEMENTWISE:
+        return elementwise(ELEMENTWISE[op], args[0])
+    if op == "add":
+        return elementwise(lambda x, y: x + y, *args)
+    if op == "sub":
+        return elementwise(lambda x, y: x - y, *args)
+    if op == "mul":
+        return elementwise(lambda x, y: x * y, *args)
+    if op == "div":
+        return elementwise(lambda x, y: x / y, *args)
+    if op == "pow":
+        p = number(kw["p"])
+        return elementwise(lambda x: x**p, args[0])
+    if op == "square":
+        return elementwise(lambda x: x**2, args[0])
+    if op == "heaviside":
+        h0 = number(kw.get("h0", 0))
+        return elementwise(lambda x: sp.Heaviside(x, h0), args[0])
+    if op == "clamp":
+        lo = number(kw["min"])
+        return elementwise(lambda x: sp.Max(x, lo), args[0])
+    if op == "maximum":
+        return elementwise(lambda x, y: sp.Max(x, y), *args)
+    if op == "detach":
+        a = args[0]
+        return T(a.data.xreplace(frozen), a.ndim)
+    if op == "matmul":
+        return matmul(*args)
+    if op == "dot":
+        a, b = args
+        assert a.ndim == b.ndim == 1 and a.shape == b.shape
+        return scalar(sp.Add(*(x * y for x, y in zip(a.entries(), b.entries()))))
+    if op == "outer":
+        a, b = args
+        assert a.ndim == b.ndim == 1
+        return matrix(sp.Matrix(a.shape[0], b.shape[0], lambda i, j: a.data[i] * b.data[j]))
+    if op == "diag":
+        a = args[0]
+        if a.ndim == 1:
+            return matrix(sp.diag(*a.entries()))
+        m = square_matrix(a)
+        return vector([m[i, i] for i in range(m.rows)])
+    if op == "transpose":
+        a = args[0]
+        return matrix(a.data.T) if a.ndim == 2 else a
+    if op == "sum":
+        return reduce_axis(args[0], kw.get("axis"), _sum)
+    if op == "mean":
+        return reduce_axis(args[0], kw.get("axis"), _mean)
+    if op == "trace":
+        m = square_matrix(args[0])
+        return scalar(sp.Add(*(m[i, i] for i in range(m.rows))))
+    if op == "norm":
+        return scalar(sp.sqrt(sp.Add(*(x**2 for x in args[0].entries()))))
+    if op == "logsumexp":
+        return scalar(sp.log(sp.Add(*(sp.exp(x) for x in args[0].entries()))))
+    if op == "softmax":
+        def softmax(xs: list[Any]) -> list[Any]:
+            total = sp.Add(*(sp.exp(x) for x in xs))
+            return [sp.exp(x) / total for x in xs]
+        return whole(args[0], softmax)
+    if op == "det":
+        return scalar(square_matrix(args[0]).det())
+    if op == "logdet":
+        return scalar(sp.log(square_matrix(args[0]).det()))
+    if op == "inv":
+        return matrix(square_matrix(args[0]).inv())
+    if op == "eye":
+        return matrix(sp.eye(int(kw["n"])))
+    if op in ("ones", "zeros"):
+        fill = 1 if op == "ones" else 0
+        n, m = int(kw["n"]), kw.get("m")
+        if m is None:
+            return vector([sp.Integer(fill)] * n)
+        return matrix(sp.Matrix(n, int(m), lambda i, j: sp.Integer(fill)))
+    raise NotImplementedError(f"explicit(): no branch for op {op!r}")
+
+
+INTERPRETED = set(ELEMENTWISE) | {
+    "add", "sub", "mul", "div", "pow", "square", "heaviside", "clamp", "maximum", "detach", "matmul", "dot",
+    "outer", "diag", "transpose", "sum", "mean", "trace", "norm", "logsumexp", "softmax", "det", "logdet",
+    "inv", "eye", "ones", "zeros",
+}
+
+# ---------------------------------------------------------------------------
+# Variables: explicit symbols and rational values.
+# ---------------------------------------------------------------------------
+
+
+def symbols_for(name: str, shape: tuple[int, ...]) -> T:
+    if shape == ():
+        return scalar(sp.Symbol(name, real=True))
+    if len(shape) == 1:
+        return vector([sp.Symbol(f"{name}_{i}", real=True) for i in range(shape[0])])
+    return matrix(sp.Matrix(shape[0], shape[1], lambda i, j: sp.Symbol(f"{name}_{i}_{j}", real=True)))
+
+
+def draw(shape: tuple[int, ...], domain: str, rng: random.Random) -> T:
+    """Rational values: nonzero k/4 with |k| <= 8 ("any"), positive ("pos"), or an SPD integer matrix ("spd")."""
+
+    def one() -> Any:
+        k = rng.randint(1, 8)
+        if domain == "any" and rng.random() < 0.5:
+            k = -k
+        return sp.Rational(k, 4)
+
+    if domain == "spd":
+        n = shape[0]
+        assert shape == (n, n)
+        b = sp.Matrix(n, n, lambda i, j: rng.randint(-2, 2))
+        return matrix(b * b.T + sp.eye(n))
+    if shape == ():
+        return scalar(one())
+    if len(shape) == 1:
+        return vector([one() for _ in range(shape[0])])
+    return matrix(sp.Matrix(shape[0], shape[1], lambda i, j: one()))
+
+
+# ---------------------------------------------------------------------------
+# Cases.
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    ops: tuple[str, ...]  # the table operators this case exercises
+    expr: str
+    shapes: dict[str, tuple[int, ...]]
+    domains: dict[str, str] = field(default_factory=dict)
+    wrt: tuple[str, ...] | None = None
+
+    @property
+    def id(self) -> str:
+        given = ",".join(f"{k}={'x'.join(map(str, v)) or 'scalar'}" for k, v in self.shapes.items())
+        return f"{self.ops[0]}: {self.expr} [{given}]"
+
+
+def C(ops: str, expr: str, domains: dict[str, str] | None = None, wrt: tuple[str, ...] | None = None,
+      **shapes: tuple[int, ...]) -> Case:
+    return Case(tuple(ops.split()), expr, shapes, domains or {}, wrt)
+
+
+M23, M32, M22, M33, M13, M21, V2, V3, S = (2, 3), (3, 2), (2, 2), (3, 3), (1, 3), (2, 1), (2,), (3,), ()
+POS, SPD = "pos", "spd"
+
+CASES: list[Case] = [
+    # arithmetic and broadcasting
+    C("add pow sum", "sum((X + Y)**2)", X=M23, Y=M23),
+    C("add", "sum((X + v)**2)", X=M23, v=V3),
+    C("add", "sum((X + c)**3)", X=M23, c=M21),
+    C("add", "sum((X + r)*X)", X=M23, r=M13),
+    C("add", "sum((X + a)**2)", X=M23, a=S),
+    C("add", "sum((c + r)**2)", c=M21, r=M13),
+    C("add", "sum((v + 2)*v)", v=V3),
+    C("sub", "sum((X - Y)**2)", X=M23, Y=M23),
+    C("sub", "sum((X - v)**2)", X=M23, v=V3),
+    C("sub", "sum((1 - X)*X)", X=M23),
+    C("neg", "sum(-X * Y)", X=M23, Y=M23),
+    C("neg", "-(a*a) + sum(-v*v)", a=S, v=V2),
+    C("mul", "sum(X * Y * X)", X=M23, Y=M23),
+    C("mul", "sum(a * X * v)", a=S, X=M23, v=V3),
+    C("mul", "sum(c * X * r)", c=M21, X=M23, r=M13),
+    C("div", "sum(X / Y)", {"Y": POS}, X=M23, Y=M23),
+    C("div", "sum(X / a)", X=M23, a=S),
+    C("div", "sum(v / X)", X=M23, v=V3),
+    C("div", "sum(1 / (X*X + 1))", X=M23),
+    C("pow", "sum(X**3)", X=M23),
+    C("pow", "sum(X**(-2))", X=M23),
+    C("pow", "sum(X**0.5)", {"X": POS}, X=M23),
+    C("pow", "sum(pow(X, 1.5)) + sum(X.pow(3))", {"X": POS}, X=M23),
+    C("pow", "sum(X**2.5)", {"X": POS}, X=M23),
+    C("pow", "a**3 + a**(-1)", a=S),
+    C("square", "sum(square(X@W))", X=M23, W=M32),
+    C("square", "sum(X.square() * Y)", X=M23, Y=M23),
+    # products
+    C("matmul", "sum((X@W)**2)", X=M23, W=M32),
+    C("matmul", "v@A@v", v=V2, A=M22),
+    C("matmul", "sum(X@v)", X=M23, v=V3),
+    C("matmul", "sum((u@X)**2)", u=V2, X=M23),
+    C("matmul", "(u@v)**2", u=V3, v=V3),
+    C("matmul", "sum(mm(X, W) * X.mm(W))", X=M23, W=M32),
+    C("matmul", "x.t().mm(W).mm(y)", x=M21, W=M23, y=(3, 1)),
+    C("matmul", "sum(X@W@X)", X=M23, W=M32),
+    C("dot", "dot(u, v)**2", u=V3, v=V3),
+    C("dot", "dot(u, A@v) + u.dot(u)", u=V2, A=M22, v=V2),
+    C("outer", "sum(outer(u, v) * X)", u=V2, v=V3, X=M23),
+    C("outer", "sum(outer(u, u)**2)", u=V3),
+    C("diag", "sum(diag(v) @ X)", v=V2, X=M23),
+    C("diag", "sum(diag(A)**2)", A=M33),
+    C("diag", "diag(A)@v + sum(diag(diag(v))*A)", A=M22, v=V2),
+    C("transpose", "sum((X.T@Y)**2)", X=M23, Y=M23),
+    C("transpose", "trace(A.t()@B)", A=M23, B=M23),
+    C("transpose", "sum(transpose(X)*W)", X=M23, W=M32),
+    C("transpose", "sum(v.T*v)", v=V3),
+    # reductions
+    C("sum", "sum(X**2)", X=M23),
+    C("sum", "sum(sum(X, 0)**2)", X=M23),
+    C("sum", "sum(sum(X, 1)**3)", X=M23),
+    C("sum", "sum(sum(X, -1)*v)", X=M23, v=V2),
+    C("sum", "sum(v, 0)**2 + X.sum()", v=V3, X=M23),
+    C("sum", "sum(X, axis=0)@v", X=M23, v=V3),
+    C("mean", "mean(X**2)", X=M23),
+    C("mean", "sum(mean(X, 0)**2)", X=M23),
+    C("mean", "sum(mean(X, 1)*v)", X=M23, v=V2),
+    C("mean", "mean(v)**2 + X.mean()", v=V3, X=M23),
+    C("trace", "trace(A@A)", A=M22),
+    C("trace", "tr(X@W) + A.trace()", X=M23, W=M32, A=M33),
+    C("norm", "norm(X)", X=M23),
+    C("norm", "norm(v)", v=V3),
+    C("norm", "norm(X@W) + a*X.norm()", X=M23, W=M32, a=S),
+    C("logsumexp", "logsumexp(X)", X=M23),
+    C("logsumexp", "logsumexp(X@W) + v.logsumexp()", X=M23, W=M32, v=V2),
+    C("softmax", "sum(softmax(X)*Y)", X=M23, Y=M23),
+    C("softmax", "sum(softmax(v)*u)", v=V3, u=V3),
+    C("softmax", "sum(log(X.softmax())*Y)", X=M23, Y=M23),
+    # kinked functions, away from their kinks
+    C("relu", "sum((relu(X@W) - Y)**2)", X=M23, W=M32, Y=M22),
+    C("relu", "sum(relu(X)*Y) + sum(X.relu())", X=M23, Y=M23),
+    C("clamp", "sum(clamp(X, 0.5)*Y)", X=M23, Y=M23),
+    C("clamp", "sum(X.clamp(0)**2) + sum(clamp_min(X, -1))", X=M23),
+    C("maximum", "sum(maximum(X, Y)**2)", X=M23, Y=M23),
+    C("maximum", "sum(max(X, 0)*Y)", X=M23, Y=M23),
+    C("maximum", "sum(maximum(X, v)*X)", X=M23, v=V3),
+    C("maximum", "sum(X.maximum(a))", X=M23, a=S),
+    C("heaviside", "sum(heaviside(X)*X)", X=M23),
+    C("heaviside", "sum(heaviside(X, 0.5)*Y*X)", X=M23, Y=M23),
+    C("abs", "sum(abs(X)*Y)", X=M23, Y=M23),
+    C("abs", "sum(abs(X@W))", X=M23, W=M32),
+    C("sign", "sum(sign(X)*X*Y)", X=M23, Y=M23),
+    # smooth elementwise functions
+    C("exp", "sum(exp(X@W))", X=M23, W=M32),
+    C("exp", "sum(X.exp()*Y)", X=M23, Y=M23),
+    C("log", "sum(log(X)*Y)", {"X": POS}, X=M23, Y=M23),
+    C("log", "log(sum(exp(X)))", X=M23),
+    C("sqrt", "sum(sqrt(X)*Y)", {"X": POS}, X=M23, Y=M23),
+    C("sqrt", "sqrt(sum(X*X) + 1)", X=M23),
+    C("sin", "sum(sin(X)*Y)", X=M23, Y=M23),
+    C("cos", "sum(cos(X@W))", X=M23, W=M32),
+    C("tan", "sum(tan(X)*Y)", X=M23, Y=M23),
+    C("tanh", "sum(tanh(X@W)*Y)", X=M23, W=M32, Y=M22),
+    C("sigmoid", "sum(sigmoid(X)*Y)", X=M23, Y=M23),
+    C("sigmoid", "sum(log(sigmoid(X@W)))", X=M23, W=M32),
+    C("softplus", "sum(softplus(X)*Y)", X=M23, Y=M23),
+    C("detach", "sum(detach(X)*X)", X=M23),
+    C("detach", "sum(X * (detach(X@W) @ W.T))", X=M23, W=M32),
+    C("detach", "sum(stop_gradient(X*Y)*X) + sum(Y.detach())", X=M23, Y=M23),
+    # linear algebra
+    C("det", "det(A)", {"A": SPD}, A=M22),
+    C("det", "det(A)", {"A": SPD}, A=M33),
+    C("det", "det(A@B)", A=M22, B=M22),
+    C("det", "det(X@X.T)", X=M23),
+    C("logdet", "logdet(A)", {"A": SPD}, A=M22),
+    C("logdet", "logdet(A)", {"A": SPD}, A=M33),
+    C("logdet", "logdet(X@X.T)", X=M23),
+    C("inv", "sum(inv(A)*B)", {"A": SPD}, A=M22, B=M22),
+    C("inv", "trace(inv(A)@B)", {"A": SPD}, A=M22, B=M22),
+    C("inv", "v@inv(A)@v", {"A": SPD}, v=V2, A=M22),
+    C("inv", "sum(A.inverse()@X)", {"A": SPD}, A=M22, X=M23),
+    C("eye", "sum((X - eye(2))**2)", X=M22),
+    C("eye", "trace(A@eye(2)@A)", A=M22),
+    C("ones", "sum(X@ones(3))", X=M23),
+    C("ones", "ones(2)@X@v", X=M23, v=V3),
+    C("ones", "sum((X - ones(2, 3))**2)", X=M23),
+    C("zeros", "sum(maximum(X, zeros(2, 3))*Y)", X=M23, Y=M23),
+    C("zeros", "sum((X + zeros(3))**2)", X=M23),
+    # a little of everything together
+    C("mul exp log", "sum(log(1 + exp(-Y*(X@W))))", X=M23, W=M32, Y=M22),
+    C("matmul softmax", "sum(softmax(X@W)*Y) + norm(W)", X=M23, W=M32, Y=M22),
+]
+
+# ---------------------------------------------------------------------------
+# The check.
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Point:
+    values: dict[str, T]
+    frozen: dict[Any, Any]
+    output: Any  # the explicit scalar output, in the symbols
+
+
+def kink_free(expr: Any, frozen: dict[Any, Any]) -> bool:
+    """No Max/Abs/sign/Heaviside sits on its kink at the chosen values."""
+    for atom in expr.atoms(sp.Max, sp.Min):
+        args = [a.xreplace(frozen) for a in atom.args]
+        if any(sp.simplify(x - y) == 0 for i, x in enumerate(args) for y in args[i + 1:]):
+            return False
+    for atom in expr.atoms(sp.Abs, sp.sign, sp.Heaviside):
+        if sp.N(atom.args[0].xreplace(frozen), 30) == 0:
+            return False
+    return True
+
+
+def as_scalar(v: T) -> Any:
+    if v.ndim == 0:
+        return v.data
+    assert v.shape in ((1, 1),), f"not a scalar output: shape {v.shape}"
+    return v.data[0, 0]
+
+
+def choose_point(case: Case, symbols: dict[str, T], output: Any) -> Point:
+    """Rational values inside the domains, off the kinks, where the output is finite."""
+    rng = random.Random(case.id)
+    for _ in range(50):
+        values = {name: draw(shape, case.domains.get(name, "any"), rng) for name, shape in case.shapes.items()}
+        frozen = {s: v for name in case.shapes for s, v in zip(symbols[name].entries(), values[name].entries())}
+        at = sp.N(output.xreplace(frozen), 30)
+        if not (at.is_finite and at.is_real):
+            continue
+        if kink_free(output, frozen):
+            return Point(values, frozen, output)
+    raise AssertionError(f"no kink-free point found for {case.expr}")
+
+
+def reference_gradient(output: Any, var: T, frozen: dict[Any, Any]) -> T:
+    """Scalar sympy.diff, entry by entry, at the rational point."""
+    grads = [sp.diff(output, s).xreplace(frozen) for s in var.entries()]
+    if var.ndim == 0:
+        return scalar(grads[0])
+    return T(sp.Matrix(var.data.rows, var.data.cols, grads), var.ndim)
+
+
+def assert_same(ours: T, ref: T, label: str) -> None:
+    assert ours.shape == ref.shape, f"{label}: shape {ours.shape} of our formula, expected {ref.shape}"
+    for k, (a, b) in enumerate(zip(ours.entries(), ref.entries())):
+        difference = sp.sympify(a - b)
+        if difference == 0:
+            continue
+        assert not difference.is_Rational, f"{label}[{k}]: ours {a} != exact {b}"
+        scale = max(1, abs(sp.N(b, 50)))
+        err = abs(sp.N(difference, 50))
+        assert err <= sp.Float("1e-25") * scale, f"{label}[{k}]: ours {sp.N(a, 20)} != exact {sp.N(b, 20)}"
+
+
+def gradcalc_formulas(expr: str, shapes: dict[str, tuple[int, ...]], wrt: list[str]) -> dict[str, str]:
+    tree = parse(expr)
+    info = infer(tree, dict(shapes))
+    assert info.variables == dict(shapes), (info.variables, shapes)
+    return {name: syntax(g) for name, g in gradients(tree, info, wrt).items()}
+
+
+def check_case(case: Case) -> None:
+    tree = parse(case.expr)
+    names = variable_names(tree)
+    assert set(names) == set(case.shapes), f"case declares {set(case.shapes)}, expression uses {names}"
+    symbols = {name: symbols_for(name, shape) for name, shape in case.shapes.items()}
+    output = as_scalar(explicit(tree, symbols, {}))
+    point = choose_point(case, symbols, output)
+    # detach is evaluated now, with the frozen values, so that it is a constant for diff
+    output = as_scalar(explicit(tree, symbols, point.frozen))
+    wrt = list(case.wrt or names)
+    formulas = gradcalc_formulas(case.expr, case.shapes, wrt)
+    for name in wrt:
+        ref = reference_gradient(output, symbols[name], point.frozen)
+        ours = explicit(parse(formulas[name]), point.values, point.frozen)
+        assert_same(ours, ref, f"d/d{name} of {case.expr} = {formulas[name]}")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_exact_gradient(case: Case) -> None:
+    check_case(case)
+
+
+def test_every_table_op_has_an_exact_case() -> None:
+    covered = {op for c in CASES for op in c.ops}
+    missing = [op.name for op in TABLE if op.name not in covered]
+    assert not missing, f"ops without an exact case: {missing}"
+
+
+def test_case_tags_are_true() -> None:
+    """A case tagged with an op really uses it (composed ops: their spelling appears in the text)."""
+    for case in CASES:
+        used = {n.op for n in postorder(parse(case.expr))}
+        for name in case.ops:
+            op = OPS[name]
+            if op.expand is None:
+                assert name in used, (name, case.expr)
+            else:
+                spellings = [op.name, *op.aliases, *op.methods] + ([op.symbol] if op.symbol else [])
+                assert any(sp_ in case.expr for sp_ in spellings), (name, case.expr)
+
+
+def test_interpreter_has_a_branch_for_every_op() -> None:
+    assert {op.name for op in TABLE} <= INTERPRETED
+
+
+# ---------------------------------------------------------------------------
+# The interpreter agrees with gradcalc's NumPy forward values (so it implements
+# the same semantics: axes, 1-D rules, broadcasting).
+# ---------------------------------------------------------------------------
+
+
+def numpy_forward(node: Node, values: dict[str, np.ndarray]) -> Any:
+    memo: dict[int, Any] = {}
+    for n in postorder(node):
+        if n.op == "var":
+            memo[id(n)] = values[n.name]
+        elif n.op == "const":
+            memo[id(n)] = float(n.value)
+        else:
+            memo[id(n)] = OPS[n.op].forward(*(memo[id(a)] for a in n.args), **n.kwargs)
+    return memo[id(node)]
+
+
+def to_numpy(v: T) -> np.ndarray:
+    if v.ndim == 0:
+        return np.array(float(sp.N(v.data, 30)))
+    flat = np.array([float(sp.N(x, 30)) for x in v.data], dtype=np.float64)
+    return flat if v.ndim == 1 else flat.reshape(v.data.rows, v.data.cols)
+
+
+@pytest.mark.parametrize("case", CASES[::3], ids=[c.id for c in CASES[::3]])
+def test_interpreter_matches_gradcalc_forward(case: Case) -> None:
+    tree = parse(case.expr)
+    rng = random.Random("forward " + case.id)
+    values = {name: draw(shape, case.domains.get(name, "any"), rng) for name, shape in case.shapes.items()}
+    ours = explicit(tree, values, {})
+    theirs = numpy_forward(tree, {k: to_numpy(v) for k, v in values.items()})
+    np.testing.assert_allclose(to_numpy(ours).reshape(np.shape(theirs)), theirs, rtol=1e-12, atol=1e-12)
+    assert ours.shape == np.shape(theirs) or (ours.shape == (1, 1) and np.shape(theirs) == (1, 1))
+
+
+# ---------------------------------------------------------------------------
+# Textbook identities, checked both as exact symbolic identities at 2x2 / 3x3 and
+# at a rational point.
+# ---------------------------------------------------------------------------
+
+
+def symbolic_equal(ours: T, expected: sp.Matrix) -> None:
+    got = ours.data if ours.ndim else sp.Matrix([[ours.data]])
+    want = expected if ours.ndim != 1 else sp.Matrix(expected).reshape(len(expected), 1)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    for a, b in zip(got, want):
+        assert sp.cancel(sp.together(a - b)) == 0, (a, b)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_identity_logdet(n: int) -> None:
+    X = symbols_for("X", (n, n))
+    formula = gradcalc_formulas("logdet(X)", {"X": (n, n)}, ["X"])["X"]
+    ours = explicit(parse(formula), {"X": X}, {})
+    symbolic_equal(ours, X.data.inv().T)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_identity_det(n: int) -> None:
+    X = symbols_for("X", (n, n))
+    formula = gradcalc_formulas("det(X)", {"X": (n, n)}, ["X"])["X"]
+    ours = explicit(parse(formula), {"X": X}, {})
+    symbolic_equal(ours, X.data.det() * X.data.inv().T)
+    # and the adjugate form, which needs no inverse
+    symbolic_equal(ours, X.data.adjugate().T)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_identity_quadratic_form(n: int) -> None:
+    v, A = symbols_for("v", (n,)), symbols_for("A", (n, n))
+    formulas = gradcalc_formulas("v@A@v", {"v": (n,), "A": (n, n)}, ["v", "A"])
+    env = {"v": v, "A": A}
+    symbolic_equal(explicit(parse(formulas["v"]), env, {}), (A.data + A.data.T) * v.data)
+    symbolic_equal(explicit(parse(formulas["A"]), env, {}), v.data * v.data.T)
+
+
+def test_identity_trace_inv() -> None:
+    X, A = symbols_for("X", (2, 2)), symbols_for("A", (2, 2))
+    formulas = gradcalc_formulas("trace(inv(X)@A)", {"X": (2, 2), "A": (2, 2)}, ["X", "A"])
+    env = {"X": X, "A": A}
+    Xi = X.data.inv()
+    symbolic_equal(explicit(parse(formulas["X"]), env, {}), -(Xi * A.data * Xi).T)
+    symbolic_equal(explicit(parse(formulas["A"]), env, {}), Xi.T)
+
+
+def test_identities_against_scalar_diff() -> None:
+    """The identities themselves, once, against entrywise sympy.diff (so the oracle is checked too)."""
+    X = symbols_for("X", (2, 2)).data
+    for f, grad in [(sp.log(X.det()), X.inv().T), (X.det(), X.det() * X.inv().T)]:
+        for (i, j), s in np.ndenumerate(np.array(X.tolist(), dtype=object)):
+            assert sp.cancel(sp.diff(f, s) - grad[i, j]) == 0
+
+
+# ---------------------------------------------------------------------------
+# Kink conventions (SPEC section 6): our formula, evaluated exactly at the kink.
+# ---------------------------------------------------------------------------
+
+KINKS = [
+    ("sum(relu(X))", "X", [[0, 1]], [[0, 1]]),  # relu'(0) = 0
+    ("sum(clamp(X, 1))", "X", [[1, 2, 0]], [[1, 1, 0]]),  # 1 at the bound
+    ("sum(maximum(X, Y))", "X", [[1, 2]], [[sp.Rational(1, 2), 1]]),  # ties split 0.5/0.5, Y = [[1, 0]]
+    ("sum(abs(X))", "X", [[0, -1]], [[0, -1]]),  # abs'(0) = 0
+    ("sum(heaviside(X)*Y)", "X", [[0, 1]], [[0, 0]]),  # heaviside' = 0
+    ("sum(sign(X)*Y)", "X", [[0, 1]], [[0, 0]]),  # sign' = 0
+]
+
+
+@pytest.mark.parametrize("expr,name,at,expected", KINKS, ids=[k[0] for k in KINKS])
+def test_kink_conventions(expr: str, name: str, at: list, expected: list) -> None:
+    tree = parse(expr)
+    shape = (len(at), len(at[0]))
+    shapes = {v: shape for v in variable_names(tree)}
+    values = {v: matrix(sp.Matrix(at)) for v in shapes}
+    if "Y" in shapes:
+        values["Y"] = matrix(sp.Matrix([[1, 0] + [0] * (shape[1] - 2)]))
+    formula = gradcalc_formulas(expr, shapes, [name])[name]
+    ours = explicit(parse(formula), values, {})
+    assert ours.data == sp.Matrix(expected), f"{expr}: {formula} gives {ours.data.tolist()} at {at}"
