@@ -136,7 +136,7 @@ def pow(a: Expr, p: Any) -> Expr:  # noqa: A001 - the op's name
     >>> pow(pow(X, 2), 3), pow(X, 1.0), pow(sp.Symbol("x"), 2)
     (HadamardPower(X, 6), X, x**2)
     """
-    p = sp.nsimplify(p) if isinstance(p, float) and p.is_integer() else sp.sympify(p)
+    p = number(p)
     if not is_matrix(a):
         return a**p
     if p == 1:
@@ -248,8 +248,10 @@ def np_shape(e: Expr) -> tuple[Any, ...]:
 
 def _broadcast(a: Expr, b: Expr) -> tuple[Any, ...]:
     sa, sb = np_shape(a)[::-1], np_shape(b)[::-1]
-    out = [y if x is None or x == 1 else x for x, y in
-           ((sa[i] if i < len(sa) else None, sb[i] if i < len(sb) else None) for i in range(max(len(sa), len(sb))))]
+    out = []
+    for i in range(max(len(sa), len(sb))):
+        x, y = (sa[i] if i < len(sa) else None), (sb[i] if i < len(sb) else None)
+        out.append(x if y is None or (y == 1 and x is not None) else y)
     return tuple(out[::-1])
 
 
@@ -283,7 +285,7 @@ def reduce(kind: str, a: Expr, axis: int | None = None) -> Expr:
     (Reduce(mean, X), 12, (3, unit))
     """
     if not is_matrix(a):
-        return a
+        return fn("abs", a) if kind == "norm" else a
     if axis is not None and len(np_shape(a)) == 2:
         rows, cols = np_shape(a)
         summed = _mm(_t(a), OneMatrix(rows, UNIT)) if axis % 2 == 0 else _mm(a, OneMatrix(cols, UNIT))
@@ -452,3 +454,12 @@ def rational(p: int, q: int) -> Expr:
     1/2
     """
     return sp.Rational(p, q)
+
+
+def number(value: Any) -> Expr:
+    """A constant as an exact SymPy number: the float 1.1 becomes 11/10, so 1.1 - 1 is exactly 1/10.
+
+    >>> number(1.1) - 1, number(2), number(sp.Symbol("p"))
+    (1/10, 2, p)
+    """
+    return sp.Rational(repr(value)) if isinstance(value, float) else sp.sympify(value)

@@ -204,7 +204,7 @@ TABLE: tuple[Op, ...] = (
         shape=rules.same, forward=lambda a, p: np.power(a, float(p)),
         vjp=(lambda ans, a, p: (lambda d: lambda g: g * d)(p * np.power(a, float(p) - 1)),),
         sym=lambda s, a, p: s.pow(a, p),
-        sym_vjp=(lambda s, g, ans, a, p: s.mul(g, s.scale(p, s.pow(a, p - 1))),),
+        sym_vjp=(lambda s, g, ans, a, p: s.mul(g, s.scale(s.number(p), s.pow(a, s.number(p) - 1))),),
     ),
     Op(
         "matmul", "matrix product: A @ B", arity=2, symbol="@",

@@ -204,7 +204,7 @@ class _Printer:
         broadcasts = any(not isinstance(s.split(t)[1], OneMatrix) for t in terms)
         for i, term in enumerate(terms):
             negative = _is_negative(term)
-            positive = -term if negative else term
+            positive = s.neg(term) if negative else term  # not -term: SymPy's doit would fold A@A to A**2
             if broadcasts and is_matrix(term) and isinstance(s.split(positive)[1], OneMatrix):
                 positive = s.split(positive)[0]  # `x + 1` rather than `x + ones(4, 3)`
             body = self.wrap(positive, MUL if negative else ADD)
