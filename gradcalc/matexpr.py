@@ -92,7 +92,29 @@ def add(a: Expr, b: Expr) -> Expr:
     terms = [scale(c, core) for core, c in collected.items() if c != 0]
     if not terms:
         return ZeroMatrix(*a.shape)
-    return terms[0] if len(terms) == 1 else MatAdd(*terms)
+    return terms[0] if len(terms) == 1 else _factor(terms)
+
+
+def _factor(terms: list[Expr]) -> Expr:
+    """A sum with a factor common to every term taken out: A.T@x + A@x is (A.T + A)@x."""
+    parts = [split(t) for t in terms]
+    for kind, side in ((MatMul, -1), (MatMul, 0), (HadamardProduct, None)):
+        lists = [list(core.args) if isinstance(core, kind) else [core] for _, core in parts]
+        common = lists[0][side] if side is not None else next(
+            (f for f in lists[0] if all(f in other for other in lists[1:])), None)
+        if common is None or any(len(f) < 2 or (side is not None and f[side] != common) or common not in f
+                                 for f in lists):
+            continue
+        rests = []
+        for (c, _), factors in zip(parts, lists):
+            factors = list(factors)
+            factors.pop(side if side is not None else factors.index(common))
+            rests.append(scale(c, factors[0] if len(factors) == 1 else kind(*factors)))
+        inner = MatAdd(*rests)
+        if kind is HadamardProduct:
+            return mul(inner, common)
+        return _mm(inner, common) if side == -1 else _mm(common, inner)
+    return MatAdd(*terms)
 
 
 
