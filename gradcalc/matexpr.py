@@ -190,7 +190,9 @@ def _mm(a: Expr, b: Expr) -> Expr:
         return ZeroMatrix(a.shape[0], b.shape[1])
     (ca, ra), (cb, rb) = split(a), split(b)
     factors = [m for r in (ra, rb) for m in (r.args if isinstance(r, MatMul) else (r,))]
-    factors = [m for m in factors if not isinstance(m, Identity)] or [Identity(a.shape[0])]
+    unit = OneMatrix(UNIT, UNIT)  # ones of a 1-D inner product's shape: the number 1
+    factors = [m for m in factors if not isinstance(m, Identity) and m != unit] or [
+        unit if a.shape[0] == UNIT else Identity(a.shape[0])]
     coeff = ca * cb
     merged: list[Expr] = []
     for m in factors:  # ones(n, k) @ ones(k, m) = k * ones(n, m)
@@ -199,6 +201,7 @@ def _mm(a: Expr, b: Expr) -> Expr:
             merged[-1] = OneMatrix(merged[-1].shape[0], m.shape[1])
         else:
             merged.append(m)
+    merged = [m for m in merged if m != unit] or merged[:1]
     return scale(coeff, merged[0] if len(merged) == 1 else MatMul(*merged))
 
 
@@ -356,6 +359,10 @@ def fn(name: str, *operands: Expr, params: tuple[Any, ...] = ()) -> Expr:
     >>> fn("clamp", sp.MatrixSymbol("X", 2, 3), params=(0,)), fn("exp", sp.Symbol("x"))
     (Elementwise(clamp, (X,), (0,)), ElementwiseScalar(exp, (x,), ()))
     """
+    shapes = [np_shape(o) for o in operands if is_matrix(o)]
+    if len(set(shapes)) > 1:  # maximum(A, u): broadcast the operands first, as NumPy would
+        shape = _broadcast(*[o for o in operands if is_matrix(o)][:2])
+        operands = tuple(expand(o, shape) if is_matrix(o) else o for o in operands)
     if any(is_matrix(o) for o in operands):
         return Elementwise(name, operands, params)
     return ElementwiseScalar(name, operands, params)

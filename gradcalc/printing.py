@@ -153,6 +153,8 @@ class _Printer:
             return text, NEG if e < 0 else (MUL if e.is_Rational and not e.is_Integer else ATOM)
         if isinstance(e, (Identity, OneMatrix, ZeroMatrix)):
             sizes = [str(n).translate(st.sizes) if st.sizes else str(n) for n in e.shape if n != UNIT]
+            if not sizes:  # ones or zeros of a 1-D inner product's shape: a number
+                return ("1" if isinstance(e, OneMatrix) else "0"), ATOM
             if len(sizes) == 1 and not isinstance(e, Identity):  # a 1-D vector
                 text = (st.ones_1d if isinstance(e, OneMatrix) else st.zeros_1d).format(*sizes)
                 row = e.shape[0] == UNIT and not st.numpy  # a row, in math notation
