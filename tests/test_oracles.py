@@ -15,13 +15,15 @@ Cases cover every operator at rectangular shapes (square only where the op
 needs it), 1-D vectors with NumPy semantics (`w@A@u`, `A@u`, `dot`, `outer`,
 `diag`), broadcasting of scalars, 1-D vectors and size-1 rows/columns against
 matrices (the gradient summed back to the operand's shape), axis reductions,
-and det/logdet/inv on symmetric positive definite matrices.
+detach, and det/logdet/inv on symmetric positive definite matrices (Z Z^T/n + I)
+and on a non-symmetric positive definite one (so that a missing transpose
+cannot hide).
 
 Then: every alias/method spelling from the table parses to the same tree as
 its canonical spelling; the kink conventions of SPEC section 6 hold at the
-exact kink points; the acceptance expressions get the verdict "equal" from
-`pipeline.run_eval`; and every printed formula re-parses and reproduces the
-symbolic value.
+exact kink points (relu, clamp, maximum, heaviside, abs, sign); the acceptance
+expressions get the verdict "equal" from `pipeline.run_eval`; and every printed
+formula re-parses, reproduces the symbolic value, and shows no SymPy internals.
 """
 
 from __future__ import annotations
@@ -87,6 +89,12 @@ def _softmax(a: Any) -> Any:
     """Reference softmax over all entries."""
     e = anp.exp(a)
     return e / anp.sum(e)
+
+
+def _positive_definite(v: dict[str, Any]) -> Any:
+    """Reference A A^T + I + C D - (C D)^T: positive definite, not symmetric."""
+    cd = anp.dot(v["C"], v["D"])
+    return anp.dot(v["A"], anp.transpose(v["A"])) + np.eye(3) + cd - anp.transpose(cd)
 
 
 def _detach(a: Any) -> Any:
@@ -292,6 +300,15 @@ CASES = [
          lambda v: anp.sum(anp.dot(anp.linalg.inv(v["S"]), v["A"]) * v["C"]), spd=("S",)),
     Case("inv-of-gram", "inv", "sum(inverse(A @ A.T + eye(3)) @ C)", {"A": R35, "C": R32},
          lambda v: anp.sum(anp.dot(anp.linalg.inv(anp.dot(v["A"], anp.transpose(v["A"])) + np.eye(3)), v["C"]))),
+    # A A^T + I + (F - F^T) with F = C @ D: x^T M x > 0, so invertible with det > 0, but not symmetric,
+    # so a transpose missing from a rule cannot hide (it would for the symmetric cases above)
+    Case("det-nonsymmetric", "det", "det(A @ A.T + eye(3) + C @ D - (C @ D).T)", {"A": R35, "C": R32, "D": R23},
+         lambda v: anp.linalg.det(_positive_definite(v))),
+    Case("logdet-nonsymmetric", "logdet", "logdet(A @ A.T + eye(3) + C @ D - (C @ D).T)",
+         {"A": R35, "C": R32, "D": R23}, lambda v: anp.linalg.slogdet(_positive_definite(v))[1]),
+    Case("inv-nonsymmetric", "inv", "sum(inv(A @ A.T + eye(3) + C @ D - (C @ D).T) @ C)",
+         {"A": R35, "C": R32, "D": R23},
+         lambda v: anp.sum(anp.dot(anp.linalg.inv(_positive_definite(v)), v["C"]))),
     Case("diag-of-vector", "diag", "sum(diag(u) @ A.T * C)", {"u": V5, "A": R35, "C": R53},
          lambda v: anp.sum(anp.dot(anp.diag(v["u"]), anp.transpose(v["A"])) * v["C"])),
     Case("diag-of-matrix", "diag", "diag(A @ B @ D) @ w", {"A": R35, "B": R52, "D": R23, "w": V3},
@@ -348,6 +365,14 @@ CASES = [
          lambda v: anp.sum((v["u"] + _relu(v["A"] - v["u"])) * v["C"]), kinks=lambda v: [v["A"] - v["u"]]),
     Case("pow-of-column", "pow", "sum((A * c)**2 * C)", {"A": R35, "c": COL3, "C": R35},
          lambda v: anp.sum((v["A"] * v["c"]) ** 2 * v["C"])),
+    Case("maximum-row", "maximum", "sum(maximum(A, r) * C)", {"A": R35, "r": ROW5, "C": R35},
+         lambda v: anp.sum((v["r"] + _relu(v["A"] - v["r"])) * v["C"]), kinks=lambda v: [v["A"] - v["r"]]),
+    Case("maximum-1d-vector-first", "maximum", "sum(maximum(u, A)**2)", {"u": V5, "A": R35},
+         lambda v: anp.sum((v["u"] + _relu(v["A"] - v["u"])) ** 2), kinks=lambda v: [v["A"] - v["u"]]),
+    Case("maximum-column-and-row", "maximum", "sum(maximum(c, r) * C)", {"c": COL3, "r": ROW5, "C": R35},
+         lambda v: anp.sum((v["r"] + _relu(v["c"] - v["r"])) * v["C"]), kinks=lambda v: [v["c"] - v["r"]]),
+    Case("add-1d-vector-then-matmul", "add", "sum((A + u) @ v)", {"A": R35, "u": V5, "v": V5},
+         lambda v: anp.sum(anp.dot(v["A"] + v["u"], v["v"]))),
 ]
 
 
@@ -556,6 +581,13 @@ def test_finite_difference_helper_against_a_known_gradient():
     x = np.array([[1.0, -2.0, 0.5], [3.0, 0.1, -0.7]])
     fd = central_differences(lambda v: float(np.sum(v["X"] ** 3)), {"X": x}, "X")
     np.testing.assert_allclose(fd, 3 * x**2, rtol=FD_RTOL, atol=FD_ATOL)
+
+
+def test_finite_difference_helper_holds_detached_parts():
+    """The referee of detach: d/dx sum(x**2 + detach(x**3)) = 2x, not 2x + 3x**2."""
+    x = np.array([[1.0, -2.0, 0.5], [3.0, 0.1, -0.7]])
+    fd = central_differences(held_forward("sum(x**2 + detach(x**3))", {"x": x}), {"x": x}, "x")
+    np.testing.assert_allclose(fd, 2 * x, rtol=FD_RTOL, atol=FD_ATOL)
 
 
 # --------------------------------------------------------------------------- printed formulas
@@ -915,7 +947,8 @@ def test_issue_expression_is_equal_and_prints_clean_formulas(expression, shapes)
 def test_case_formulas_are_clean(case):
     """The same for the closed form of every oracle case."""
     for name, formula in symbolic_formulas(case.text, case.shapes).items():
-        assert_formulas_are_clean({f"{name} syntax": printing.syntax(formula), f"{name} pretty": printing.pretty(formula),
+        assert_formulas_are_clean({f"{name} syntax": printing.syntax(formula),
+                                   f"{name} pretty": printing.pretty(formula),
                                    f"{name} latex": printing.latex(formula)})
 
 
