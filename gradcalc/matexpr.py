@@ -20,8 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import sympy as sp
-from sympy import (Determinant, HadamardPower, HadamardProduct, Identity, Inverse, MatAdd, MatMul, MatrixExpr,
-                   OneMatrix, Trace, Transpose, ZeroMatrix)
+from sympy import (Determinant, HadamardPower, HadamardProduct, Identity, Inverse, MatAdd, MatMul, OneMatrix, Trace, Transpose, ZeroMatrix)
 
 from gradcalc.symtypes import (UNIT, Diag, Elementwise, ElementwiseScalar, Entry, Expr, MatrixFunction, Reduce,
                                is_matrix)

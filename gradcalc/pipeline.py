@@ -138,17 +138,18 @@ def _prepare(expression: str, wrt: list[str] | None, shapes: dict[str, tuple[int
 def _judge(tree: Node, values: dict[str, np.ndarray], name: str, auto: np.ndarray, formula: Any,
            rtol: float, atol: float | None) -> Gradient:
     """Evaluate the closed form, run finite differences, compare, and give the verdict for one variable."""
-    from gradcalc import check, printing, symbolic
+    from gradcalc import check, cse, printing, symbolic
 
     sym = symbolic.evaluate(formula, values)
     sym = sym.reshape(auto.shape) if sym.size == auto.size else np.broadcast_to(sym, auto.shape).astype(np.float64)
     fd = check.finite_difference(tree, values, name)
     abs_diff, rel_diff = check.compare(auto, sym)
-    definitions, compact = printing.shared(formula, taken=set(values))
+    definitions, compact = cse.shared(formula, taken=set(values))
     return Gradient(
         name=name, shape=auto.shape, autograd=auto,
         formula=printing.syntax(formula), pretty=printing.pretty(formula), latex=printing.latex(formula),
-        symbolic=sym, shared=[(n, printing.syntax(d)) for n, d in definitions], compact=printing.syntax(compact), finite_difference=fd.value, step=fd.step, untrusted=int(fd.untrusted.sum()),
+        symbolic=sym, shared=[(n, printing.syntax(d)) for n, d in definitions], compact=printing.syntax(compact),
+        finite_difference=fd.value, step=fd.step, untrusted=int(fd.untrusted.sum()),
         max_abs_diff=abs_diff, max_rel_diff=rel_diff, fd_max_abs_diff=check.compare(auto, fd.value)[0],
         verdict=check.verdict(auto, sym, fd, rtol, atol),
     )

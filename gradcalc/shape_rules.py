@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from itertools import zip_longest
 
-from gradcalc.shapes import Clash, Dim, Shape, fixed, unify
+from gradcalc.shapes import Clash, Dim, Shape, fixed, unify  # noqa: F401 - Dim is used by the examples
 
 
 def same(a: Shape, **_: object) -> Shape:
