@@ -250,6 +250,15 @@ def _t(a: Expr) -> Expr:
     return Transpose(a)
 
 
+def column(e: Expr) -> Expr:
+    """A 1-D vector kept as an (n, UNIT) column, however a rule produced it.
+
+    >>> column(sp.Transpose(sp.MatrixSymbol("x", 3, UNIT))).shape
+    (3, unit)
+    """
+    return _t(e) if is_matrix(e) and e.shape[0] == UNIT != e.shape[1] else e
+
+
 def is_vector(e: Expr) -> bool:
     """True for a 1-D vector (an (n, UNIT) column).
 

@@ -91,9 +91,7 @@ def gradients(root: Node, shapes: ShapeInfo, wrt: Iterable[str]) -> dict[str, An
             if id(arg) not in needs:
                 continue
             contribution = op.sym_vjp[i](s, g, forms[id(node)], *inputs, **node.kwargs)
-            contribution = s.sum_to(contribution, inputs[i])
-            if s.is_matrix(contribution) and contribution.shape[0] == UNIT != contribution.shape[1]:
-                contribution = s._t(contribution)  # a 1-D adjoint is kept as a column
+            contribution = s.column(s.sum_to(contribution, inputs[i]))
             previous = adjoint.get(id(arg))
             adjoint[id(arg)] = contribution if previous is None else s.add(previous, contribution)
     return {name: by_name.get(name, s.zero_like(symbol(name, shapes.variables[name]))) for name in wrt}
