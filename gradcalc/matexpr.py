@@ -3,11 +3,11 @@
 The operator table's symbolic forms and adjoint rules are written with these
 functions (passed in as `s`). Scalars are ordinary SymPy expressions;
 matrices are SymPy matrix expressions (MatrixSymbol, MatMul, MatAdd,
-HadamardProduct, HadamardPower, Transpose, Trace). Two small classes fill
-SymPy's gaps: `Elementwise` (a named function applied entry by entry, such
-as relu) and `Reduce` (sum or mean of all entries). Each helper folds away
-the trivial cases (ones, identities, zeros, unit coefficients) so that the
-printed formulas come out clean.
+HadamardProduct, HadamardPower, Transpose, Trace), with the types of
+`gradcalc.symtypes` where SymPy has none. These helpers give NumPy's
+semantics (broadcasting, 1-D vectors as (n, UNIT) columns) on top of the
+canonical algebra of `gradcalc.matalg`, which folds away the trivial cases
+(ones, identities, zeros, unit coefficients) so that formulas print clean.
 
 >>> import sympy as sp
 >>> X, W = sp.MatrixSymbol("X", 4, 3), sp.MatrixSymbol("W", 3, 5)
@@ -20,54 +20,13 @@ from __future__ import annotations
 from typing import Any
 
 import sympy as sp
-from sympy import (Determinant, HadamardPower, HadamardProduct, Identity, Inverse, MatAdd, MatMul, OneMatrix, Trace, Transpose, ZeroMatrix)
+from sympy import OneMatrix, ZeroMatrix
 
-from gradcalc.symtypes import (UNIT, Diag, Elementwise, ElementwiseScalar, Entry, Expr, MatrixFunction, Reduce,
-                               is_matrix)
-
-
-def is_zero(e: Expr) -> bool:
-    """True for 0 and zero matrices.
-
-    >>> is_zero(zeros(2, 3)), is_zero(sp.Integer(0)), is_zero(ones(2, 3))
-    (True, True, False)
-    """
-    return isinstance(e, ZeroMatrix) or (not is_matrix(e) and sp.sympify(e) == 0)
-
-
-def split(e: Expr) -> tuple[Expr, Expr]:
-    """(scalar coefficient, rest) of a matrix expression.
-
-    >>> X = sp.MatrixSymbol("X", 2, 3)
-    >>> split(3 * X), split(X)
-    ((3, X), (1, X))
-    """
-    if isinstance(e, MatMul):
-        scalars = [a for a in e.args if not is_matrix(a)]
-        matrices = [a for a in e.args if is_matrix(a)]
-        if scalars:
-            rest = matrices[0] if len(matrices) == 1 else MatMul(*matrices)
-            return sp.Mul(*scalars), rest
-    return sp.Integer(1), e
-
-
-def scale(c: Expr, e: Expr) -> Expr:
-    """The scalar `c` times `e` (scalar or matrix); coefficients merge, sums stay undistributed.
-
-    >>> X, Y = sp.MatrixSymbol("X", 2, 3), sp.MatrixSymbol("Y", 2, 3)
-    >>> scale(2, 3 * X), scale(2, X + Y), scale(0, X) == zeros(2, 3)
-    (6*X, 2*(X + Y), True)
-    """
-    c = sp.sympify(c)
-    if not is_matrix(e):
-        return c * e
-    if c == 0 or isinstance(e, ZeroMatrix):
-        return ZeroMatrix(*e.shape)
-    c0, rest = split(e)
-    c = c * c0
-    if c == 1:
-        return rest
-    return MatMul(c, *(rest.args if isinstance(rest, MatMul) else (rest,)))
+from gradcalc.matalg import (det, eye, hadamard, inv, is_zero, number, pow, rational, scale, split,  # noqa: F401
+                             sum_terms, trace)
+from gradcalc.matalg import product as _mm
+from gradcalc.matalg import transpose as _t
+from gradcalc.symtypes import UNIT, Diag, Elementwise, ElementwiseScalar, Entry, Expr, MatrixFunction, Reduce, is_matrix
 
 
 def add(a: Expr, b: Expr) -> Expr:
@@ -82,39 +41,7 @@ def add(a: Expr, b: Expr) -> Expr:
     if is_zero(a) and np_shape(b) == _broadcast(a, b):
         return b
     a, b = expand(a, _broadcast(a, b)), expand(b, _broadcast(a, b))
-    if not is_matrix(a):
-        return a + b
-    collected: dict[Expr, Expr] = {}  # like terms merge; SymPy's doit would also fold A@A into A**2
-    for term in (*(a.args if isinstance(a, MatAdd) else (a,)), *(b.args if isinstance(b, MatAdd) else (b,))):
-        c, core = split(term)
-        collected[core] = collected.get(core, 0) + c
-    terms = [scale(c, core) for core, c in collected.items() if c != 0]
-    if not terms:
-        return ZeroMatrix(*a.shape)
-    return terms[0] if len(terms) == 1 else _factor(terms)
-
-
-def _factor(terms: list[Expr]) -> Expr:
-    """A sum with a factor common to every term taken out: A.T@x + A@x is (A.T + A)@x."""
-    parts = [split(t) for t in terms]
-    for kind, side in ((MatMul, -1), (MatMul, 0), (HadamardProduct, None)):
-        lists = [list(core.args) if isinstance(core, kind) else [core] for _, core in parts]
-        common = lists[0][side] if side is not None else next(
-            (f for f in lists[0] if all(f in other for other in lists[1:])), None)
-        if common is None or any(len(f) < 2 or (side is not None and f[side] != common) or common not in f
-                                 for f in lists):
-            continue
-        rests = []
-        for (c, _), factors in zip(parts, lists):
-            factors = list(factors)
-            factors.pop(side if side is not None else factors.index(common))
-            rests.append(scale(c, factors[0] if len(factors) == 1 else kind(*factors)))
-        inner = MatAdd(*rests)
-        if kind is HadamardProduct:
-            return mul(inner, common)
-        return _mm(inner, common) if side == -1 else _mm(common, inner)
-    return MatAdd(*terms)
-
+    return sum_terms(a, b) if is_matrix(a) else a + b
 
 
 def neg(a: Expr) -> Expr:
@@ -135,38 +62,7 @@ def mul(a: Expr, b: Expr) -> Expr:
     """
     if not is_matrix(a) or not is_matrix(b):
         return scale(a, b) if is_matrix(b) else scale(b, a)
-    a, b = expand(a, _broadcast(a, b)), expand(b, _broadcast(a, b))
-    if isinstance(a, ZeroMatrix) or isinstance(b, ZeroMatrix):
-        return ZeroMatrix(*a.shape)
-    ca, a = split(a)
-    cb, b = split(b)
-    if isinstance(a, OneMatrix):
-        return scale(ca * cb, b)
-    if isinstance(b, OneMatrix):
-        return scale(ca * cb, a)
-    factors = [*(a.args if isinstance(a, HadamardProduct) else (a,)),
-               *(b.args if isinstance(b, HadamardProduct) else (b,))]
-    return scale(ca * cb, HadamardProduct(*factors))
-
-
-
-def pow(a: Expr, p: Any) -> Expr:  # noqa: A001 - the op's name
-    """Elementwise power with a number exponent.
-
-    >>> X = sp.MatrixSymbol("X", 2, 3)
-    >>> pow(pow(X, 2), 3), pow(X, 1.0), pow(sp.Symbol("x"), 2)
-    (HadamardPower(X, 6), X, x**2)
-    """
-    p = number(p)
-    if not is_matrix(a):
-        return a**p
-    if p == 1:
-        return a
-    if p == 0:
-        return OneMatrix(*a.shape)
-    if isinstance(a, HadamardPower) and a.exp.is_Integer and p.is_Integer:  # (X**2)**0.5 is |X|, not X
-        return HadamardPower(a.base, a.exp * p)
-    return HadamardPower(a, p)
+    return hadamard(expand(a, _broadcast(a, b)), expand(b, _broadcast(a, b)))
 
 
 def matmul(a: Expr, b: Expr) -> Expr:
@@ -181,27 +77,6 @@ def matmul(a: Expr, b: Expr) -> Expr:
     if is_vector(a):
         return _t(_mm(_t(a), b))
     return _mm(a, b)
-
-
-def _mm(a: Expr, b: Expr) -> Expr:
-    """Matrix product, flattened, with coefficients in front and zeros and identities folded away."""
-    if isinstance(a, ZeroMatrix) or isinstance(b, ZeroMatrix):
-        return ZeroMatrix(a.shape[0], b.shape[1])
-    (ca, ra), (cb, rb) = split(a), split(b)
-    factors = [m for r in (ra, rb) for m in (r.args if isinstance(r, MatMul) else (r,))]
-    unit = OneMatrix(UNIT, UNIT)  # ones of a 1-D inner product's shape: the number 1
-    factors = [m for m in factors if not isinstance(m, Identity) and m != unit] or [
-        unit if a.shape[0] == UNIT else Identity(a.shape[0])]
-    coeff = ca * cb
-    merged: list[Expr] = []
-    for m in factors:  # ones(n, k) @ ones(k, m) = k * ones(n, m)
-        if merged and isinstance(m, OneMatrix) and isinstance(merged[-1], OneMatrix):
-            coeff *= 1 if m.shape[0] == UNIT else m.shape[0]
-            merged[-1] = OneMatrix(merged[-1].shape[0], m.shape[1])
-        else:
-            merged.append(m)
-    merged = [m for m in merged if m != unit] or merged[:1]
-    return scale(coeff, merged[0] if len(merged) == 1 else MatMul(*merged))
 
 
 def outer(a: Expr, b: Expr) -> Expr:
@@ -231,23 +106,6 @@ def T(a: Expr) -> Expr:  # noqa: N802 - NumPy's spelling
     (2*W.T*X.T, X, x)
     """
     return a if not is_matrix(a) or is_vector(a) else _t(a)
-
-
-def _t(a: Expr) -> Expr:
-    """The transpose, pushed through products and sums."""
-    if not is_matrix(a) or isinstance(a, Identity):
-        return a
-    if isinstance(a, Transpose):
-        return a.arg
-    if isinstance(a, (OneMatrix, ZeroMatrix)):
-        return type(a)(a.shape[1], a.shape[0])
-    if isinstance(a, MatMul):
-        c, rest = split(a)
-        factors = rest.args if isinstance(rest, MatMul) else (rest,)
-        return scale(c, MatMul(*(_t(m) for m in reversed(factors))) if len(factors) > 1 else _t(factors[0]))
-    if isinstance(a, MatAdd):
-        return MatAdd(*(_t(t) for t in a.args))
-    return Transpose(a)
 
 
 def column(e: Expr) -> Expr:
@@ -352,15 +210,6 @@ def diag(a: Expr) -> Expr:
 
 
 
-def trace(a: Expr) -> Expr:
-    """Trace of a square matrix.
-
-    >>> trace(sp.MatrixSymbol("A", 3, 3))
-    Trace(A)
-    """
-    return Trace(a)
-
-
 def fn(name: str, *operands: Expr, params: tuple[Any, ...] = ()) -> Expr:
     """A named elementwise function of matrices or scalars.
 
@@ -394,17 +243,6 @@ def size(a: Expr) -> Expr:
     """
     return sp.Mul(*np_shape(a)) if is_matrix(a) else sp.Integer(1)
 
-
-
-def eye(n: Any) -> Expr:
-    """Identity matrix.
-
-    >>> eye(2).as_explicit()
-    Matrix([
-    [1, 0],
-    [0, 1]])
-    """
-    return Identity(n)
 
 
 def ones(n: Any, m: Any = None) -> Expr:
@@ -465,38 +303,3 @@ def whole(name: str, a: Expr) -> Expr:
     return MatrixFunction(name, (a,)) if is_matrix(a) else ElementwiseScalar(name, (a,))
 
 
-def det(a: Expr) -> Expr:
-    """Determinant.
-
-    >>> det(sp.MatrixSymbol("A", 3, 3))
-    Determinant(A)
-    """
-    return Determinant(a)
-
-
-def inv(a: Expr) -> Expr:
-    """Matrix inverse; the inverse of an inverse is the matrix.
-
-    >>> A = sp.MatrixSymbol("A", 3, 3)
-    >>> inv(A), inv(inv(A))
-    (A**(-1), A)
-    """
-    return a.arg if isinstance(a, Inverse) else Inverse(a)
-
-
-def rational(p: int, q: int) -> Expr:
-    """An exact fraction.
-
-    >>> rational(1, 2)
-    1/2
-    """
-    return sp.Rational(p, q)
-
-
-def number(value: Any) -> Expr:
-    """A constant as an exact SymPy number: the float 1.1 becomes 11/10, so 1.1 - 1 is exactly 1/10.
-
-    >>> number(1.1) - 1, number(2), number(sp.Symbol("p"))
-    (1/10, 2, p)
-    """
-    return sp.Rational(repr(value)) if isinstance(value, float) else sp.sympify(value)
