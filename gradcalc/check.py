@@ -19,7 +19,7 @@ import numpy as np
 
 from gradcalc.ops import OPS
 from gradcalc.tape import record
-from gradcalc.tree import Node, postorder
+from gradcalc.tree import Node, depending, postorder
 
 #: (rtol, atol) between autograd and the symbolic formula; atol is scaled by max(1, max|gradient|).
 DEFAULT_TOLERANCES = {"float64": (1e-7, 1e-9), "float32": (1e-4, 1e-5)}
@@ -81,15 +81,11 @@ class _Probe:
         _, tensors, _ = record(root, values)
         self.base = {key: t.value for key, t in tensors.items()}
         order = postorder(root)
-        moving: set[int] = set()
-        for node in order:
-            if OPS.get(node.op) is not None and OPS[node.op].stops_gradient:
-                continue  # a detached part is held constant
-            if (node.op == "var" and node.name == name) or any(id(a) in moving for a in node.args):
-                moving.add(id(node))
+        detached = frozenset(op.name for op in OPS.values() if op.stops_gradient)  # held constant
+        moving = depending(order, {name}, detached)
         self.moving = [n for n in order if id(n) in moving and n.op != "var"]
         self.leaves = [id(n) for n in order if n.op == "var" and n.name == name]
-        self.kinks = [n for n in order if n.op in OPS and OPS[n.op].kink is not None]
+        self.kinks = [n for n in self.moving if OPS[n.op].kink is not None]  # the others cannot move
 
     def __call__(self, x: np.ndarray) -> tuple[float, list[np.ndarray]]:
         """The expression's value at `x`, and the side of its kink that every kink argument is on."""

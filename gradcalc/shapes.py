@@ -1,8 +1,8 @@
 """Shapes: rank and size unification over the tree, and distinct default sizes.
 
-Every variable is a matrix unless `--shape` says otherwise; its two sizes are
-unknowns that the operators tie together (`X@W` ties X's columns to W's
-rows). Unknowns left free after unification get small default sizes, each
+A variable is a matrix unless `--shape`, the ops it feeds (`dot`) or the need
+for a scalar result say otherwise (see `infer`); its sizes are unknowns that
+the operators tie together (`X@W` ties X's columns to W's rows). Unknowns left free after unification get small default sizes, each
 free dimension a different one, so that a missing transpose cannot hide
 behind a square matrix.
 

@@ -28,7 +28,7 @@ from gradcalc import matexpr as s
 from gradcalc.symtypes import UNIT, Diag, Elementwise, ElementwiseScalar, Entry, Reduce
 from gradcalc.ops import OPS
 from gradcalc.shapes import ShapeInfo
-from gradcalc.tree import Node, postorder
+from gradcalc.tree import Node, depending, postorder
 
 
 def symbol(name: str, shape: tuple[Any, ...]) -> Any:
@@ -73,10 +73,7 @@ def gradients(root: Node, shapes: ShapeInfo, wrt: Iterable[str]) -> dict[str, An
     wrt = list(wrt)
     forms = forward(root, shapes)
     order = postorder(root)
-    needs: set[int] = set()
-    for node in order:
-        if (node.op == "var" and node.name in wrt) or any(id(a) in needs for a in node.args):
-            needs.add(id(node))
+    needs = depending(order, set(wrt))
     adjoint: dict[int, Any] = {id(root): Identity(1) if s.is_matrix(forms[id(root)]) else sp.Integer(1)}
     by_name: dict[str, Any] = {}
     for node in reversed(order):

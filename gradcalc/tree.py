@@ -84,3 +84,22 @@ def variable_names(root: Node) -> list[str]:
     ['x']
     """
     return list(dict.fromkeys(n.name for n in leaves(root)))
+
+
+def depending(order: list[Node], names: set[str] | frozenset[str], stop: frozenset[str] = frozenset()) -> set[int]:
+    """The ids of the nodes (in a postorder) whose value depends on a variable in `names`.
+
+    Nodes whose op is in `stop` (detach) cut the dependence.
+
+    >>> x = Node("var", name="x")
+    >>> tree = Node("add", (Node("detach", (x,)), Node("const", value=1)))
+    >>> len(depending(postorder(tree), {"x"})), len(depending(postorder(tree), {"x"}, frozenset({"detach"})))
+    (3, 1)
+    """
+    found: set[int] = set()
+    for node in order:
+        if node.op in stop:
+            continue
+        if (node.op == "var" and node.name in names) or any(id(a) in found for a in node.args):
+            found.add(id(node))
+    return found
