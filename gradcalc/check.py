@@ -52,6 +52,7 @@ def finite_difference(root: Node, values: dict[str, np.ndarray], name: str) -> F
     >>> np.round(fd.value, 6)
     array([[2., 4.]])
     """
+    values = {key: np.asarray(v, dtype=np.float64) for key, v in values.items()}  # the referee works in float64
     x = values[name]
     step = float(np.cbrt(np.finfo(np.float64).eps) * max(1.0, float(np.max(np.abs(x), initial=0.0))))
     probe = _Probe(root, values, name)
@@ -111,10 +112,12 @@ def compare(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 
 def verdict(autograd: np.ndarray, symbolic: np.ndarray, fd: FiniteDifference,
-            rtol: float, atol: float | None) -> str:
+            rtol: float, atol: float | None, dtype: str = "float64") -> str:
     """`equal`, `kink`, `mismatch` or `undefined` for one gradient (SPEC section 6).
 
-    `atol=None` means the default for float64, scaled by the gradient's size.
+    `atol=None` means the default for `dtype`, scaled by the gradient's size.
+    Finite differences (always float64) may differ from a float32 gradient by
+    float32 round-off, so their tolerance is at least the dtype's rtol.
 
     >>> g = np.array([[1.0, -2.0]])
     >>> fd = FiniteDifference(g + 1e-9, 1e-6, np.zeros(g.shape, bool), 0.0)
@@ -125,11 +128,12 @@ def verdict(autograd: np.ndarray, symbolic: np.ndarray, fd: FiniteDifference,
         return "undefined"
     scale = max(1.0, float(np.max(np.abs(autograd), initial=0.0)))
     if atol is None:
-        atol = DEFAULT_TOLERANCES["float64"][1] * scale
+        atol = DEFAULT_TOLERANCES[dtype][1] * scale
     if not np.allclose(autograd, symbolic, rtol=rtol, atol=atol):
         return "mismatch"
     roundoff = 10 * np.finfo(np.float64).eps * max(1.0, abs(fd.f)) / fd.step
-    close = np.abs(fd.value - autograd) <= FD_RTOL * (scale + np.abs(autograd)) + roundoff + atol
+    fd_rtol = max(FD_RTOL, DEFAULT_TOLERANCES[dtype][0])
+    close = np.abs(fd.value - autograd) <= fd_rtol * (scale + np.abs(autograd)) + roundoff + atol
     if close.all():
         return "equal"
     return "kink" if fd.untrusted[~close].all() else "mismatch"

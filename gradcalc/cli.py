@@ -42,7 +42,15 @@ def evaluate_command(
     expr: str = typer.Argument(..., help='The expression, e.g. "sum((relu(X@W)-Y)**2)".'),
     wrt: list[str] = typer.Option([], "--wrt", help="Differentiate with respect to NAME (repeatable; default all)."),
     shape: list[str] = typer.Option([], "--shape", help="NAME=DIMS, e.g. X=10x4, a=scalar (repeatable)."),
+    value: list[str] = typer.Option([], "--value", help="NAME=SOURCE: a .npy, .npz:key, .csv, .json or .txt file, "
+                                    "- for stdin, or inline JSON such as W=[[1,2],[3,4]] (repeatable)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random values."),
+    rng: str = typer.Option("numpy", "--rng", help="numpy, or torch: exactly torch.manual_seed(seed) and one "
+                                                   "torch.randn per variable, without PyTorch."),
+    dtype: str = typer.Option("float64", "--dtype", help="float64 or float32: the engine's and the formula's "
+                                                         "precision, and the default tolerances."),
+    save: list[str] = typer.Option([], "--save", help="NAME=path.npy: write the gradient with respect to NAME "
+                                                      "(repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     rtol: Optional[float] = typer.Option(None, "--rtol", help="Relative tolerance (default 1e-7)."),
     atol: Optional[float] = typer.Option(None, "--atol", help="Absolute tolerance (default 1e-9 x gradient scale)."),
@@ -61,10 +69,18 @@ def evaluate_command(
     try:
         from gradcalc.pipeline import run_eval
         from gradcalc.shapes import parse_shape_option
+        from gradcalc.save import parse_save_option, save_gradients
+        from gradcalc.sources import load_all
 
+        _check_choice("--rng", rng, ("numpy", "torch"))
+        _check_choice("--dtype", dtype, ("float64", "float32"))
         _check_tolerances(rtol, atol)
         shapes = dict(parse_shape_option(s) for s in shape)
-        result = run_eval(expr, wrt=wrt or None, shapes=shapes, seed=seed, rtol=rtol, atol=atol)
+        targets = dict(parse_save_option(s) for s in save)
+        values = load_all(value)
+        result = run_eval(expr, wrt=wrt or None, shapes=shapes, seed=seed, rtol=rtol, atol=atol,
+                          values=values, rng=rng, dtype=dtype)
+        save_gradients(result, targets)
     except Exception as err:  # noqa: BLE001 - every failure becomes one line and an exit code
         fail(err, as_json, debug)
     if as_json:
@@ -91,6 +107,13 @@ def ops_command(as_json: bool = typer.Option(False, "--json", help="One JSON doc
         from gradcalc.render import show_ops
 
         show_ops(entries, _console())
+
+
+def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
+    from gradcalc.errors import InputError
+
+    if value not in choices:
+        raise InputError(f"{option} {value}: not one of {', '.join(choices)}; e.g. {option} {choices[-1]}")
 
 
 def _check_tolerances(rtol: float | None, atol: float | None) -> None:

@@ -99,7 +99,7 @@ def _heaviside(a: Any, h0: float = 0.0) -> Any:
 
 
 def _sigmoid(a: Any) -> Any:
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(a, dtype=np.float64)))
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(a)))
 
 
 def _logsumexp(a: Any) -> Any:
@@ -112,7 +112,7 @@ def _inv(a: Any) -> Any:
     try:
         return np.linalg.inv(a)
     except np.linalg.LinAlgError:
-        return np.full_like(a, np.nan, dtype=np.float64)
+        return np.full_like(a, np.nan)
 
 
 def _logdet(a: Any) -> Any:

@@ -20,6 +20,7 @@ from gradcalc.errors import InputError, ShapeError
 from gradcalc.parse import parse
 from gradcalc.shapes import ShapeInfo, format_shape, infer
 from gradcalc.tree import Node, variable_names
+from gradcalc.values import Value
 
 
 @dataclass
@@ -82,42 +83,66 @@ class EvalResult:
     rtol: float
     atol: float | None
     notes: list[str] = field(default_factory=list)
+    dtype: str = "float64"
 
 
 def run_eval(expression: str, wrt: list[str] | None = None, shapes: dict[str, tuple[int, ...]] | None = None,
-             seed: int = 0, rtol: float | None = None, atol: float | None = None) -> EvalResult:
+             seed: int = 0, rtol: float | None = None, atol: float | None = None,
+             values: dict[str, Value] | None = None, rng: str = "numpy", dtype: str = "float64") -> EvalResult:
     """Evaluate an expression and its gradients three ways, and judge them.
+
+    `values` are given values (`--value`), which fix their variables' shapes;
+    the other variables are drawn with `rng` and `seed`. The engine and the
+    formula compute in `dtype`; finite differences always use float64.
 
     >>> result = run_eval("sum(a*x)", wrt=["a"], shapes={"a": ()})
     >>> result.gradients[0].formula, result.verdict
     ('sum(x)', 'equal')
+    >>> run_eval("sum(x*x)", values={"x": Value(np.array([1.0, 2.0]), "inline")}).gradients[0].autograd
+    array([2., 4.])
     """
     from gradcalc import check, symbolic
     from gradcalc.tape import record
     from gradcalc.values import draw
 
-    tree, info, wrt = _prepare(expression, wrt, shapes)
-    drawn = draw(tree, info.variables, seed)
-    values = {name: v.value for name, v in drawn.items()}
-    rtol = check.DEFAULT_TOLERANCES["float64"][0] if rtol is None else rtol
+    if dtype not in check.DEFAULT_TOLERANCES:
+        raise InputError(f"--dtype {dtype}: not supported; use float64 or float32")
+    given = dict(values or {})
+    tree, info, wrt = _prepare(expression, wrt, shapes, given)
+    drawn = {**draw(tree, info.variables, seed, rng, skip=given), **given}
+    notes = info.notes + _domain_notes(tree, given, rng)
+    values = {name: np.asarray(drawn[name].value, dtype=dtype) for name in variable_names(tree)}
+    rtol = check.DEFAULT_TOLERANCES[dtype][0] if rtol is None else rtol
     with np.errstate(all="ignore"):  # NaN and inf are reported by the verdict, not as warnings
-        tape, tensors, leaves = record(tree, values, set(wrt))
+        tape, tensors, leaves = record(tree, values, set(wrt), dtype)
         root = tensors[id(tree)]
         grads = tape.backward(root)
         formulas = symbolic.gradients(tree, info, wrt)
         gradients = []
         for name in wrt:
             auto = grads[leaves[name].index]
-            auto = np.zeros_like(values[name]) if auto is None else np.array(auto, dtype=np.float64)
-            gradients.append(_judge(tree, values, name, auto, formulas[name], rtol, atol))
-    variables = [Variable(name, info.variables[name], drawn[name].value, drawn[name].source,
+            auto = np.zeros_like(values[name]) if auto is None else auto
+            gradients.append(_judge(tree, values, name, auto, formulas[name], rtol, atol, dtype))
+    variables = [Variable(name, info.variables[name], values[name], drawn[name].source,
                           name in info.defaulted) for name in variable_names(tree)]
     return EvalResult(expression, variables, float(np.sum(root.value)), gradients,
-                      check.worst([g.verdict for g in gradients]), rtol, atol, notes=info.notes)
+                      check.worst([g.verdict for g in gradients]), rtol, atol, notes=notes, dtype=dtype)
 
 
-def _prepare(expression: str, wrt: list[str] | None, shapes: dict[str, tuple[int, ...]] | None
-             ) -> tuple[Node, ShapeInfo, list[str]]:
+def _domain_notes(tree: Node, given: dict[str, Value], rng: str) -> list[str]:
+    """Say so when PyTorch's numbers feed a restricted domain unmapped."""
+    from gradcalc.values import domains
+
+    if rng != "torch":
+        return []
+    wanted = {name: d for name, d in domains(tree).items() if name not in given}
+    what = {"positive": "positive values", "spd": "a positive-definite matrix"}
+    return [f"{name} feeds a function that needs {what[d]}, but --rng torch gives torch.randn's numbers as they "
+            f"are; pass --value {name}=... or use the default --rng numpy" for name, d in wanted.items()]
+
+
+def _prepare(expression: str, wrt: list[str] | None, shapes: dict[str, tuple[int, ...]] | None,
+             given: dict[str, Value]) -> tuple[Node, ShapeInfo, list[str]]:
     """Parse, check the names, infer shapes, and insist on a scalar (or 1x1) expression."""
     tree = parse(expression)
     names = variable_names(tree)
@@ -126,7 +151,14 @@ def _prepare(expression: str, wrt: list[str] | None, shapes: dict[str, tuple[int
                          "use names such as X or W")
     wrt = _check_names(list(dict.fromkeys(wrt or names)), names, "--wrt")
     _check_names(list(shapes or {}), names, "--shape")
-    info = infer(tree, shapes, expression, scalar=True)
+    _check_names(list(given), names, "--value")
+    fixed = dict(shapes or {})
+    for name, value in given.items():
+        if name in fixed and fixed[name] != value.value.shape:
+            raise InputError(f"--shape {name}={format_shape(fixed[name])} conflicts with --value {name}, which is "
+                             f"{format_shape(value.value.shape)}; a value fixes the shape, so drop the --shape")
+        fixed[name] = value.value.shape
+    info = infer(tree, fixed, expression, scalar=True)
     out_shape = info.of(tree)
     if out_shape not in ((), (1, 1)):
         raise ShapeError(
@@ -136,12 +168,12 @@ def _prepare(expression: str, wrt: list[str] | None, shapes: dict[str, tuple[int
 
 
 def _judge(tree: Node, values: dict[str, np.ndarray], name: str, auto: np.ndarray, formula: Any,
-           rtol: float, atol: float | None) -> Gradient:
+           rtol: float, atol: float | None, dtype: str) -> Gradient:
     """Evaluate the closed form, run finite differences, compare, and give the verdict for one variable."""
     from gradcalc import check, cse, printing, symbolic
 
-    sym = symbolic.evaluate(formula, values)
-    sym = sym.reshape(auto.shape) if sym.size == auto.size else np.broadcast_to(sym, auto.shape).astype(np.float64)
+    sym = symbolic.evaluate(formula, values, dtype)
+    sym = sym.reshape(auto.shape) if sym.size == auto.size else np.broadcast_to(sym, auto.shape).astype(dtype)
     fd = check.finite_difference(tree, values, name)
     abs_diff, rel_diff = check.compare(auto, sym)
     definitions, compact = cse.shared(formula, taken=set(values))
@@ -151,7 +183,7 @@ def _judge(tree: Node, values: dict[str, np.ndarray], name: str, auto: np.ndarra
         symbolic=sym, shared=[(n, printing.syntax(d)) for n, d in definitions], compact=printing.syntax(compact),
         finite_difference=fd.value, step=fd.step, untrusted=int(fd.untrusted.sum()),
         max_abs_diff=abs_diff, max_rel_diff=rel_diff, fd_max_abs_diff=check.compare(auto, fd.value)[0],
-        verdict=check.verdict(auto, sym, fd, rtol, atol),
+        verdict=check.verdict(auto, sym, fd, rtol, atol, dtype),
     )
 
 

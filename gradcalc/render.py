@@ -25,11 +25,15 @@ GAP = "   "
 def plain(x: Any) -> Any:
     """Arrays and NumPy scalars as strict-JSON values: nested lists, non-finite as None.
 
-    >>> plain(np.array([[1.0, np.nan]]))
-    [[1.0, None]]
+    >>> plain(np.array([[1.0, np.nan]])), plain(np.array([0.1], dtype=np.float32))
+    ([[1.0, None]], [0.1])
     """
     if isinstance(x, np.ndarray):
-        return plain(x.tolist())
+        if x.dtype != np.float32:
+            return plain(x.tolist())
+        return plain(x[()]) if x.ndim == 0 else [plain(v) for v in x]
+    if isinstance(x, np.float32):  # the shortest digits that read back as the same float32
+        x = float(str(x))
     if isinstance(x, (list, tuple)):
         return [plain(v) for v in x]
     if isinstance(x, (float, np.floating)):
@@ -54,7 +58,8 @@ def to_json(result: EvalResult) -> dict[str, Any]:
             v.name: {"shape": list(v.shape), "source": v.source, "default_shape": v.default_shape}
             for v in result.variables
         },
-        "value": plain(result.value),
+        "dtype": result.dtype,
+        "value": plain(np.asarray(result.value, dtype=result.dtype)),
         "gradients": {g.name: _gradient_json(g) for g in result.gradients},
         "tolerance": {"rtol": result.rtol, "atol": result.atol},
         "notes": result.notes,
@@ -113,7 +118,8 @@ def show(result: EvalResult, console: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    console.print(Text.assemble(("gradcalc eval  ", "dim"), (result.expression, "bold")))
+    precision = "" if result.dtype == "float64" else f"  ({result.dtype})"
+    console.print(Text.assemble(("gradcalc eval  ", "dim"), (result.expression, "bold"), (precision, "dim")))
     header = Table(box=None, padding=(0, 2), show_header=True, header_style="dim")
     for column in ("variable", "shape", "values"):
         header.add_column(column)

@@ -94,8 +94,8 @@ def gradients(root: Node, shapes: ShapeInfo, wrt: Iterable[str]) -> dict[str, An
     return {name: by_name.get(name, s.zero_like(symbol(name, shapes.variables[name]))) for name in wrt}
 
 
-def evaluate(expr: Any, values: dict[str, np.ndarray]) -> np.ndarray:
-    """The numbers of a formula, with NumPy, on the variables' values.
+def evaluate(expr: Any, values: dict[str, np.ndarray], dtype: Any = np.float64) -> np.ndarray:
+    """The numbers of a formula, with NumPy, on the variables' values, computed in `dtype`.
 
     1-D vectors are evaluated as columns (the formula's own representation);
     a vector-valued result comes back 1-D.
@@ -109,10 +109,10 @@ def evaluate(expr: Any, values: dict[str, np.ndarray]) -> np.ndarray:
 
     def ev(e: Any) -> Any:
         if e not in memo:
-            memo[e] = _evaluate_node(e, ev, values)
+            memo[e] = _evaluate_node(e, ev, values, np.dtype(dtype))
         return memo[e]
 
-    result = np.asarray(ev(expr), dtype=np.float64)
+    result = np.asarray(ev(expr), dtype=dtype)
     return result[:, 0] if s.is_vector(expr) else result
 
 
@@ -120,18 +120,18 @@ def _size(n: Any) -> int:
     return 1 if n == UNIT else int(n)
 
 
-def _evaluate_node(e: Any, ev: Any, values: dict[str, np.ndarray]) -> Any:
+def _evaluate_node(e: Any, ev: Any, values: dict[str, np.ndarray], dtype: np.dtype) -> Any:
     if isinstance(e, (MatrixSymbol, sp.Symbol)):
         value = values[e.name]
         return value.reshape(-1, 1) if s.is_vector(e) else value
     if isinstance(e, sp.Number):
-        return float(e)
+        return dtype.type(float(e))
     if isinstance(e, Identity):
-        return np.eye(_size(e.shape[0]))
+        return np.eye(_size(e.shape[0]), dtype=dtype)
     if isinstance(e, OneMatrix):
-        return np.ones(tuple(_size(n) for n in e.shape))
+        return np.ones(tuple(_size(n) for n in e.shape), dtype=dtype)
     if isinstance(e, ZeroMatrix):
-        return np.zeros(tuple(_size(n) for n in e.shape))
+        return np.zeros(tuple(_size(n) for n in e.shape), dtype=dtype)
     if isinstance(e, Entry):
         return ev(e.arg)[0, 0]
     if isinstance(e, Diag):

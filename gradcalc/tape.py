@@ -105,12 +105,13 @@ class Tape:
     (4, 2, array([[6.]]))
     """
 
-    def __init__(self) -> None:
+    def __init__(self, dtype: Any = np.float64) -> None:
+        self.dtype = np.dtype(dtype)  # every value and gradient on the tape has this dtype
         self.tensors: list[Tensor] = []
         self.entries: list[tuple[int, tuple[int, ...], tuple[Callable[[Any], Any] | None, ...]]] = []
 
     def _new(self, value: Any, requires_grad: bool) -> Tensor:
-        tensor = Tensor(np.asarray(value, dtype=np.float64), self, len(self.tensors), requires_grad)
+        tensor = Tensor(np.asarray(value, dtype=self.dtype), self, len(self.tensors), requires_grad)
         self.tensors.append(tensor)
         return tensor
 
@@ -161,7 +162,7 @@ class Tape:
         (array([[2., 4.]]), array([[2., 0.]]))
         """
         grads: list[np.ndarray | None] = [None] * len(self.tensors)
-        grads[out.index] = np.ones_like(out.value) if seed is None else np.asarray(seed, dtype=np.float64)
+        grads[out.index] = np.ones_like(out.value) if seed is None else np.asarray(seed, dtype=self.dtype)
         for out_index, parents, vjps in reversed(self.entries):
             g = grads[out_index]
             if g is None:
@@ -169,7 +170,7 @@ class Tape:
             for parent, vjp in zip(parents, vjps):
                 if vjp is None:
                     continue
-                contribution = sum_to(vjp(g), self.tensors[parent].value.shape)
+                contribution = np.asarray(sum_to(vjp(g), self.tensors[parent].value.shape), dtype=self.dtype)
                 previous = grads[parent]
                 grads[parent] = contribution if previous is None else previous + contribution
         return grads
@@ -191,9 +192,9 @@ def sum_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return g.sum(axis=axes, keepdims=True).reshape(shape)
 
 
-def record(root: Node, values: dict[str, np.ndarray], wrt: set[str] | frozenset[str] = frozenset()
-           ) -> tuple[Tape, dict[int, Tensor], dict[str, Tensor]]:
-    """Evaluate a tree on a fresh tape; leaves named in `wrt` ask for gradients.
+def record(root: Node, values: dict[str, np.ndarray], wrt: set[str] | frozenset[str] = frozenset(),
+           dtype: Any = np.float64) -> tuple[Tape, dict[int, Tensor], dict[str, Tensor]]:
+    """Evaluate a tree on a fresh tape in `dtype`; leaves named in `wrt` ask for gradients.
 
     Returns the tape, the tensor of every node (by `id(node)`) and each variable's leaf.
 
@@ -204,7 +205,7 @@ def record(root: Node, values: dict[str, np.ndarray], wrt: set[str] | frozenset[
     array([[2., 2.],
            [2., 2.]])
     """
-    tape = Tape()
+    tape = Tape(dtype)
     leaves = {name: tape.leaf(value, name in wrt) for name, value in values.items()}
     tensors: dict[int, Tensor] = {}
     for node in postorder(root):

@@ -1,11 +1,14 @@
-"""Values for the variables: seeded standard normals, kept inside each op's domain.
+"""Values for the variables: seeded random numbers, kept inside each op's domain.
 
-Values are drawn from `numpy.random.default_rng(seed)`, one
+By default values are drawn from `numpy.random.default_rng(seed)`, one
 `standard_normal(shape)` per variable in order of first appearance. A
 variable that feeds a function with a restricted domain directly (`log(X)`)
 is mapped into it: positive values are `0.5 + |z|`; a matrix that must be
 invertible with a positive determinant (`logdet`, `inv`, `det`) is
 `Z Zᵀ/n + I`, symmetric positive definite with eigenvalues at least 1.
+With `rng="torch"` the numbers are PyTorch's instead (`gradcalc.torch_rng`),
+unmapped. Variables given a value (`--value`, `gradcalc.sources`) draw
+nothing; the next variable takes the numbers that come next.
 
 >>> from gradcalc.parse import parse
 >>> from gradcalc.shapes import infer
@@ -18,9 +21,11 @@ invertible with a positive determinant (`logdet`, `inv`, `det`) is
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Collection
 
 import numpy as np
 
+from gradcalc.errors import InputError
 from gradcalc.ops import OPS
 from gradcalc.tree import Node, postorder, variable_names
 
@@ -53,19 +58,41 @@ def domains(root: Node) -> dict[str, str]:
     return found
 
 
-def draw(root: Node, shapes: dict[str, tuple[int, ...]], seed: int = 0) -> dict[str, Value]:
-    """Seeded random values for every variable, in order of first appearance.
+RNGS = ("numpy", "torch")
+
+
+def draw(root: Node, shapes: dict[str, tuple[int, ...]], seed: int = 0, rng: str = "numpy",
+         skip: Collection[str] = ()) -> dict[str, Value]:
+    """Seeded random values for every variable not in `skip`, in order of first appearance.
+
+    `rng="torch"` gives exactly `torch.manual_seed(seed)` followed by one
+    `torch.randn(shape)` per variable (float32 numbers, held in float64), with
+    no mapping into domains: PyTorch's numbers, whatever they feed.
 
     >>> from gradcalc.parse import parse
     >>> drawn = draw(parse("sum(Y*X)"), {"X": (1, 2), "Y": (1, 2)}, seed=1)
     >>> list(drawn), drawn["X"].source, drawn["X"].value.shape
     (['Y', 'X'], 'normal(seed=1)', (1, 2))
+    >>> draw(parse("sum(x)"), {"x": (10, 4)}, rng="torch")["x"].value[0].round(4).tolist()
+    [-1.1258, -1.1524, -0.2506, -0.4339]
     """
-    rng = np.random.default_rng(seed)
+    names = [name for name in variable_names(root) if name not in skip]
+    if rng == "torch":
+        from gradcalc.torch_rng import TorchGenerator
+
+        try:
+            generator = TorchGenerator(seed)
+        except ValueError as err:
+            raise InputError(f"--seed {seed}: {err}") from None
+        return {name: Value(generator.randn(shapes[name]).astype(np.float64), f"torch.randn(seed={seed})")
+                for name in names}
+    if seed < 0:
+        raise InputError(f"--seed {seed}: must be a non-negative integer, e.g. --seed 0")
+    normal = np.random.default_rng(seed)
     wanted = domains(root)
     drawn = {}
-    for name in variable_names(root):
-        z = rng.standard_normal(shapes[name])
+    for name in names:
+        z = normal.standard_normal(shapes[name])
         source = f"normal(seed={seed})"
         if wanted.get(name) == "positive":
             z, source = 0.5 + np.abs(z), f"0.5+|{source}|"
