@@ -260,6 +260,7 @@ def _expected(target: str, expected: Any, values: dict[str, np.ndarray], shape: 
 
 def _evaluate(target: str, text: str, values: dict[str, np.ndarray]) -> np.ndarray:
     from gradcalc.parse import parse
+    from gradcalc.shapes import infer
     from gradcalc.tape import record
     from gradcalc.tree import variable_names
 
@@ -270,6 +271,10 @@ def _evaluate(target: str, text: str, values: dict[str, np.ndarray]) -> np.ndarr
     missing = [n for n in variable_names(tree) if n not in values]
     if missing:
         raise InputError(f"check {target} = {text!r}: {', '.join(missing)} is not a variable of the case")
+    try:
+        infer(tree, {n: values[n].shape for n in variable_names(tree)}, text)
+    except GradcalcError as err:
+        raise InputError(f"check {target} = {text!r}: {err.message}") from None
     with np.errstate(all="ignore"):
         _, tensors, _ = record(tree, {n: np.asarray(v, dtype=np.float64) for n, v in values.items()})
     return tensors[id(tree)].value
@@ -292,8 +297,6 @@ def _toml() -> Any:
         import tomllib
 
         return tomllib
-    try:
-        import tomli
-    except ImportError:
-        raise InputError("reading sample files on Python 3.10 needs tomli: pip install tomli") from None
+    import tomli  # a dependency on Python 3.10, which has no tomllib
+
     return tomli

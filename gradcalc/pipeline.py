@@ -117,12 +117,12 @@ def run_eval(expression: str, wrt: list[str] | None = None, shapes: dict[str, tu
         tape, tensors, leaves = record(tree, values, set(wrt), dtype)
         root = tensors[id(tree)]
         grads = tape.backward(root)
-        formulas = symbolic.gradients(tree, info, wrt)
+        derived = derive(expression, tree, info, wrt)
         gradients = []
         for name in wrt:
             auto = grads[leaves[name].index]
             auto = np.zeros_like(values[name]) if auto is None else auto
-            gradients.append(_judge(tree, values, name, auto, formulas[name], rtol, atol, dtype))
+            gradients.append(_judge(tree, values, name, auto, derived[name], rtol, atol, dtype))
     variables = [Variable(name, info.variables[name], values[name], drawn[name].source,
                           name in info.defaulted) for name in variable_names(tree)]
     return EvalResult(expression, variables, float(np.sum(root.value)), gradients,
@@ -167,20 +167,58 @@ def _prepare(expression: str, wrt: list[str] | None, shapes: dict[str, tuple[int
     return tree, info, wrt
 
 
-def _judge(tree: Node, values: dict[str, np.ndarray], name: str, auto: np.ndarray, formula: Any,
+@dataclass(frozen=True)
+class Derivation:
+    """A closed-form gradient and its printed forms, which depend only on the expression and the shapes.
+
+    >>> from gradcalc.parse import parse
+    >>> tree = parse("trace(A@B)")
+    >>> derive("trace(A@B)", tree, infer(tree), ["A"])["A"].pretty
+    'Bᵀ'
+    """
+
+    formula: Any
+    syntax: str
+    pretty: str
+    latex: str
+    shared: list[tuple[str, str]]
+    compact: str
+
+
+_DERIVED: dict[tuple[Any, ...], dict[str, Derivation]] = {}
+
+
+def derive(expression: str, tree: Node, info: ShapeInfo, wrt: list[str]) -> dict[str, Derivation]:
+    """The symbolic gradients, derived once per expression, shapes and `--wrt` (a batch repeats them)."""
+    from gradcalc import cse, printing, symbolic
+
+    key = (expression.strip(), tuple(sorted(info.variables.items())), tuple(wrt))
+    if key not in _DERIVED:
+        if len(_DERIVED) > 256:
+            _DERIVED.clear()
+        derived = {}
+        for name, formula in symbolic.gradients(tree, info, wrt).items():
+            definitions, compact = cse.shared(formula, taken=set(info.variables))
+            derived[name] = Derivation(formula, printing.syntax(formula), printing.pretty(formula),
+                                       printing.latex(formula), [(n, printing.syntax(d)) for n, d in definitions],
+                                       printing.syntax(compact))
+        _DERIVED[key] = derived
+    return _DERIVED[key]
+
+
+def _judge(tree: Node, values: dict[str, np.ndarray], name: str, auto: np.ndarray, derived: Derivation,
            rtol: float, atol: float | None, dtype: str) -> Gradient:
     """Evaluate the closed form, run finite differences, compare, and give the verdict for one variable."""
-    from gradcalc import check, cse, printing, symbolic
+    from gradcalc import check, symbolic
 
-    sym = symbolic.evaluate(formula, values, dtype)
+    sym = symbolic.evaluate(derived.formula, values, dtype)
     sym = sym.reshape(auto.shape) if sym.size == auto.size else np.broadcast_to(sym, auto.shape).astype(dtype)
     fd = check.finite_difference(tree, values, name)
     abs_diff, rel_diff = check.compare(auto, sym)
-    definitions, compact = cse.shared(formula, taken=set(values))
     return Gradient(
         name=name, shape=auto.shape, autograd=auto,
-        formula=printing.syntax(formula), pretty=printing.pretty(formula), latex=printing.latex(formula),
-        symbolic=sym, shared=[(n, printing.syntax(d)) for n, d in definitions], compact=printing.syntax(compact),
+        formula=derived.syntax, pretty=derived.pretty, latex=derived.latex,
+        symbolic=sym, shared=derived.shared, compact=derived.compact,
         finite_difference=fd.value, step=fd.step, untrusted=int(fd.untrusted.sum()),
         max_abs_diff=abs_diff, max_rel_diff=rel_diff, fd_max_abs_diff=check.compare(auto, fd.value)[0],
         verdict=check.verdict(auto, sym, fd, rtol, atol, dtype),

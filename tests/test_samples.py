@@ -108,6 +108,7 @@ def test_malformed_case_is_refused_with_the_reason(table: dict, message: str) ->
     ({"x": [1.0, 2.0, 3.0]}, "check x: expected numbers are 3, but x is 2"),
     ({"x": "2*q"}, "check x = '2*q': q is not a variable of the case"),
     ({"x": "x[0]"}, "check x = 'x[0]': unsupported syntax: indexing"),
+    ({"x": "x@ones(3)"}, "check x = 'x@ones(3)': shape mismatch in 'x@ones(3)': @ (matrix product) cannot combine"),
 ])
 def test_bad_check_is_an_input_error(check: dict, message: str) -> None:
     case = case_from_table({"name": "n", "expr": "sum(x*x)", "value": {"x": [1.0, 2.0]}, "check": check,
@@ -123,3 +124,17 @@ def test_readme_sample_case_is_valid_and_passes() -> None:
     block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
     outcome = run_case(case_from_table(_toml().loads(block)["case"][0]))
     assert outcome.passed, (outcome.failures, outcome.error)
+
+
+def test_sample_values_are_read_next_to_the_sample_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    np.save(folder / "w.npy", np.array([[1.0, 2.0], [3.0, 4.0]]))
+    (folder / "case.toml").write_text('[[case]]\nname = "file value"\nexpr = "sum(W*W)"\n'
+                                      'value = { W = "w.npy" }\ncheck = { W = [[2, 4], [6, 8]] }\nexpect = "equal"\n')
+    monkeypatch.chdir(tmp_path)  # not the sample's folder
+    (case,) = read_file(folder / "case.toml")
+    assert case.value["W"].source == "file w.npy"
+    assert run_case(case).passed
