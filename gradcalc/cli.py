@@ -68,8 +68,8 @@ def evaluate_command(
     """
     try:
         from gradcalc.pipeline import run_eval
-        from gradcalc.shapes import parse_shape_option
         from gradcalc.save import parse_save_option, save_gradients
+        from gradcalc.shapes import parse_shape_option
         from gradcalc.sources import load_all
 
         _check_choice("--rng", rng, ("numpy", "torch"))
@@ -174,7 +174,13 @@ class _Progress:
         if not enabled:
             return
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), console=Console(stderr=True), transient=True, auto_refresh=False,

@@ -101,7 +101,7 @@ def run_eval(expression: str, wrt: list[str] | None = None, shapes: dict[str, tu
     >>> run_eval("sum(x*x)", values={"x": Value(np.array([1.0, 2.0]), "inline")}).gradients[0].autograd
     array([2., 4.])
     """
-    from gradcalc import check, symbolic
+    from gradcalc import check
     from gradcalc.tape import record
     from gradcalc.values import draw
 
@@ -192,7 +192,11 @@ def derive(expression: str, tree: Node, info: ShapeInfo, wrt: list[str]) -> dict
     """The symbolic gradients, derived once per expression, shapes and `--wrt` (a batch repeats them)."""
     from gradcalc import cse, printing, symbolic
 
-    key = (expression.strip(), tuple(sorted(info.variables.items())), tuple(wrt))
+    from gradcalc.ops import OPS
+    from gradcalc.tree import postorder
+
+    rules = tuple(id(OPS[n.op]) for n in postorder(tree) if n.op in OPS)  # the very rules used, should they change
+    key = (expression.strip(), tuple(sorted(info.variables.items())), tuple(wrt), rules)
     if key not in _DERIVED:
         if len(_DERIVED) > 256:
             _DERIVED.clear()

@@ -148,8 +148,8 @@ def test_interrupt_keeps_the_lines_written_and_prints_a_partial_summary(tmp_path
     (["good.toml", "-k", "relu and"], "gradcalc: error: -k 'relu and': expected a word, 'not' or '(' at the end"),
     (["good.toml", "-k", "nothing-matches"], "gradcalc: error: -k 'nothing-matches': no case matches"),
     (["good.toml", "--jobs", "0"], "gradcalc: error: --jobs 0: must be at least 1, e.g. --jobs 2"),
-    (["good.toml", "--timeout", "0"], "gradcalc: error: --timeout 0.0: must be a positive number of seconds, "
-                                      "e.g. --timeout 30"),
+    (["good.toml", "--timeout", "0"], ("gradcalc: error: --timeout 0.0: must be a positive number of seconds, "
+                                      "e.g. --timeout 30")),
 ])
 def test_bad_batch_options_exit_2_with_one_line(mixed: Path, args: list[str], message: str) -> None:
     run = gradcalc("batch", *args, cwd=mixed)
@@ -166,7 +166,7 @@ def test_unknown_key_lists_the_allowed_keys(tmp_path: Path) -> None:
 
 def test_keyword_filter_reads_pytest_expressions() -> None:
     names = ["ml.toml::relu MLP", "core.toml::relu least squares", "cookbook.toml::(101) trace", "x::logdet"]
-    pick = lambda pattern: [n for n in names if keyword_filter(pattern)(n)]  # noqa: E731
+    pick = lambda pattern: [n for n in names if keyword_filter(pattern)(n)]
     assert pick("relu") == names[:2]
     assert pick("RELU and not mlp") == ["core.toml::relu least squares"]
     assert pick("(trace or logdet) and not relu") == names[2:]
@@ -206,3 +206,17 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     assert "2/2" in terminal and '"case"' not in terminal  # the bar on stderr, the JSON on stdout only
     assert [json.loads(line).get("case") for line in out.decode().splitlines()][:-1] == ["passes",
                                                                                          "wrong expected number"]
+
+
+def test_a_derivation_shared_by_several_cases_is_derived_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gradcalc import symbolic
+    from gradcalc.cases import case_from_table, run_case
+
+    calls = []
+    original = symbolic.gradients
+    monkeypatch.setattr(symbolic, "gradients", lambda *a, **k: calls.append(a) or original(*a, **k))
+    expr = "sum((tanh(X@W) - Y)**2) + 0.125*sum(W*W)"  # not derived by any other test
+    for seed in (1, 2, 3):
+        assert run_case(case_from_table({"name": "n", "expr": expr, "seed": seed, "expect": "equal"})).passed
+    run_case(case_from_table({"name": "n", "expr": expr, "shape": {"X": "6x2"}, "expect": "equal"}))
+    assert len(calls) == 2  # once for the default shapes, once for X 6x2
