@@ -51,6 +51,15 @@ def evaluate_command(
                                                          "precision, and the default tolerances."),
     save: list[str] = typer.Option([], "--save", help="NAME=path.npy: write the gradient with respect to NAME "
                                                       "(repeatable)."),
+    steps: bool = typer.Option(False, "--steps", help="Also show the backward chain: every node's gradient, "
+                                                       "numeric and symbolic (PyTorch's retain_grad())."),
+    precision: int = typer.Option(4, "--precision", help="Decimals shown for matrix entries (the JSON keeps "
+                                                         "every digit)."),
+    vjp: Optional[str] = typer.Option(None, "--vjp", help="SOURCE: weights v shaped like a non-scalar EXPR y "
+                                      "(any --value source); shows the vector-Jacobian product vᵀJ, PyTorch's "
+                                      "y.backward(v)."),
+    jacobian: bool = typer.Option(False, "--jacobian", help="Show the whole Jacobian of a non-scalar EXPR (at "
+                                                            "most 4096 entries per variable)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     rtol: Optional[float] = typer.Option(None, "--rtol", help="Relative tolerance (default 1e-7)."),
     atol: Optional[float] = typer.Option(None, "--atol", help="Absolute tolerance (default 1e-9 x gradient scale)."),
@@ -75,14 +84,22 @@ def evaluate_command(
         _check_choice("--rng", rng, ("numpy", "torch"))
         _check_choice("--dtype", dtype, ("float64", "float32"))
         _check_tolerances(rtol, atol)
+        if not 0 <= precision <= 16:
+            raise _input_error(f"--precision {precision}: must be between 0 and 16 decimals, e.g. --precision 6")
         shapes = dict(parse_shape_option(s) for s in shape)
         targets = dict(parse_save_option(s) for s in save)
         values = load_all(value)
-        result = run_eval(expr, wrt=wrt or None, shapes=shapes, seed=seed, rtol=rtol, atol=atol,
-                          values=values, rng=rng, dtype=dtype)
-        save_gradients(result, targets)
+        if vjp is not None or jacobian:
+            result = _non_scalar(expr, vjp, jacobian, steps, targets, wrt=wrt or None, shapes=shapes, seed=seed,
+                                 rtol=rtol, atol=atol, values=values, rng=rng, dtype=dtype)
+        else:
+            result = run_eval(expr, wrt=wrt or None, shapes=shapes, seed=seed, rtol=rtol, atol=atol,
+                              values=values, rng=rng, dtype=dtype, steps=steps)
+            save_gradients(result, targets)
     except Exception as err:  # noqa: BLE001 - every failure becomes one line and an exit code
         fail(err, as_json, debug)
+    if vjp is not None or jacobian:
+        _show_non_scalar(result, as_json, precision)
     if as_json:
         from gradcalc.render import to_json
 
@@ -90,8 +107,83 @@ def evaluate_command(
     else:
         from gradcalc.render import show
 
-        show(result, _console())
+        show(result, _console(), precision)
     raise typer.Exit(EXIT_OK if result.verdict in ("equal", "kink") else EXIT_MISMATCH)
+
+
+def _non_scalar(expr: str, vjp: str | None, jacobian: bool, steps: bool, targets: dict[str, Any],
+                **options: Any) -> Any:
+    """`eval --vjp` or `eval --jacobian`: options checked, `gradcalc.nonscalar` run, `--save` written."""
+    from gradcalc import nonscalar
+    from gradcalc.save import save_gradients
+
+    if vjp is not None and jacobian:
+        raise _input_error("--vjp and --jacobian: give one; --vjp SOURCE weights the output (vᵀJ), --jacobian "
+                           "shows all of J")
+    if jacobian:
+        for option, used in (("--steps", steps), ("--save", targets)):
+            if used:
+                raise _input_error(f"{option} works with eval and eval --vjp, not with --jacobian")
+        return nonscalar.run_jacobian(expr, **options)
+    name, weights = nonscalar.load_weights(vjp or "")
+    result = nonscalar.run_vjp(expr, weights, steps=steps, name=name, **options)
+    save_gradients(result.result, targets)
+    return result
+
+
+def _show_non_scalar(result: Any, as_json: bool, precision: int) -> NoReturn:
+    """Print a `VjpResult` or `JacobianResult` (Rich or JSON) and exit as eval does."""
+    from gradcalc import render
+    from gradcalc.nonscalar import VjpResult
+
+    is_vjp = isinstance(result, VjpResult)
+    if as_json:
+        print(json.dumps(render.vjp_json(result) if is_vjp else render.jacobian_json(result), allow_nan=False))
+    elif is_vjp:
+        render.show_vjp(result, _console(), precision)
+    else:
+        render.show_jacobian(result, _console(), precision)
+    raise typer.Exit(EXIT_OK if result.verdict in ("equal", "kink") else EXIT_MISMATCH)
+
+
+@app.command("derive")
+def derive_command(
+    expr: str = typer.Argument(..., help='The expression, e.g. "sum((relu(X@W)-Y)**2)".'),
+    wrt: list[str] = typer.Option([], "--wrt", help="Differentiate with respect to NAME (repeatable; default all)."),
+    shape: list[str] = typer.Option([], "--shape", help="NAME=DIMS, sizes numbers or names: X=n,k, W=k,10, "
+                                                        "x=n, a=scalar (repeatable)."),
+    latex: bool = typer.Option(False, "--latex", help="Also print the LaTeX form."),
+    code: bool = typer.Option(False, "--code", help="Also print runnable NumPy code: a function grad_NAME per "
+                                                    "variable."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout (code included)."),
+    debug: bool = typer.Option(False, "--debug", help="Show a traceback on errors."),
+) -> None:
+    """Derive the closed-form gradient alone: formula, pretty form, LaTeX, NumPy code; sizes may stay symbolic.
+    \f
+
+    Free sizes are named n, k, m, ... rather than given numbers.
+
+    >>> from typer.testing import CliRunner
+    >>> result = CliRunner().invoke(app, ["derive", "mean(X)", "--shape", "X=n,k", "--json"])
+    >>> result.exit_code, json.loads(result.stdout)["gradients"]["X"]["formula"]
+    (0, 'ones(n, k)/(k*n)')
+    """
+    try:
+        from gradcalc.derivation import run_derive
+        from gradcalc.shapes import parse_shape_option
+
+        shapes = dict(parse_shape_option(s, symbolic=True) for s in shape)
+        result = run_derive(expr, wrt=wrt or None, shapes=shapes)
+    except Exception as err:  # noqa: BLE001 - every failure becomes one line and an exit code
+        fail(err, as_json, debug)
+    if as_json:
+        from gradcalc.derivation import to_json
+
+        print(json.dumps(to_json(result), allow_nan=False))
+    else:
+        from gradcalc.derivation import show
+
+        show(result, _console(), latex=latex, code=code)
 
 
 @app.command("batch")
@@ -309,7 +401,11 @@ def _usage_error(err: Exception) -> int:
     if "Abort" in kinds:
         return 130
     if "UsageError" not in kinds:
-        raise err
+        if "--debug" in sys.argv:
+            raise err
+        sys.stderr.write(f"gradcalc: error: internal error ({type(err).__name__}: {err}); please report it "
+                         "(--debug shows the traceback)\n")
+        return EXIT_INTERNAL
     message = err.format_message()  # type: ignore[attr-defined]
     ctx = getattr(err, "ctx", None)
     hint = f" (see '{ctx.command_path} --help')" if ctx is not None and ctx.command_path else ""

@@ -84,16 +84,20 @@ class EvalResult:
     atol: float | None
     notes: list[str] = field(default_factory=list)
     dtype: str = "float64"
+    steps: list[Any] = field(default_factory=list)  # gradcalc.steps.Step, with --steps
+    chains: dict[str, tuple[str, str]] = field(default_factory=dict)  # gradient in the last adjoints (pretty, syntax)
 
 
 def run_eval(expression: str, wrt: list[str] | None = None, shapes: dict[str, tuple[int, ...]] | None = None,
              seed: int = 0, rtol: float | None = None, atol: float | None = None,
-             values: dict[str, Value] | None = None, rng: str = "numpy", dtype: str = "float64") -> EvalResult:
+             values: dict[str, Value] | None = None, rng: str = "numpy", dtype: str = "float64",
+             steps: bool = False) -> EvalResult:
     """Evaluate an expression and its gradients three ways, and judge them.
 
     `values` are given values (`--value`), which fix their variables' shapes;
     the other variables are drawn with `rng` and `seed`. The engine and the
     formula compute in `dtype`; finite differences always use float64.
+    `steps` adds the backward chain, node by node (`gradcalc.steps`).
 
     >>> result = run_eval("sum(a*x)", wrt=["a"], shapes={"a": ()})
     >>> result.gradients[0].formula, result.verdict
@@ -123,10 +127,18 @@ def run_eval(expression: str, wrt: list[str] | None = None, shapes: dict[str, tu
             auto = grads[leaves[name].index]
             auto = np.zeros_like(values[name]) if auto is None else auto
             gradients.append(_judge(tree, values, name, auto, derived[name], rtol, atol, dtype))
+        chain: tuple[list[Any], dict[str, tuple[str, str]]] = ([], {})
+        if steps:
+            from gradcalc.steps import backward_chain
+
+            engine = {key: grads[t.index] for key, t in tensors.items() if grads[t.index] is not None}
+            forward = {key: t.value for key, t in tensors.items()}
+            chain = backward_chain(tree, info, wrt, values, forward, engine, rtol, atol, dtype)
     variables = [Variable(name, info.variables[name], values[name], drawn[name].source,
                           name in info.defaulted) for name in variable_names(tree)]
     return EvalResult(expression, variables, float(np.sum(root.value)), gradients,
-                      check.worst([g.verdict for g in gradients]), rtol, atol, notes=notes, dtype=dtype)
+                      check.worst([g.verdict for g in gradients] + [s.verdict for s in chain[0]]), rtol, atol,
+                      notes=notes, dtype=dtype, steps=chain[0], chains=chain[1])
 
 
 def _domain_notes(tree: Node, given: dict[str, Value], rng: str) -> list[str]:
@@ -142,8 +154,15 @@ def _domain_notes(tree: Node, given: dict[str, Value], rng: str) -> list[str]:
 
 
 def _prepare(expression: str, wrt: list[str] | None, shapes: dict[str, tuple[int, ...]] | None,
-             given: dict[str, Value]) -> tuple[Node, ShapeInfo, list[str]]:
-    """Parse, check the names, infer shapes, and insist on a scalar (or 1x1) expression."""
+             given: dict[str, Value], scalar: bool = True) -> tuple[Node, ShapeInfo, list[str]]:
+    """Parse, check the names, infer shapes, and (with `scalar`) insist on a scalar (or 1x1) expression.
+
+    `scalar=False` (for `--vjp` and `--jacobian`) infers the shapes without
+    looking for a scalar reading and accepts any output shape.
+
+    >>> _prepare("X@W", None, None, {}, scalar=False)[1].variables
+    {'X': (4, 3), 'W': (3, 5)}
+    """
     tree = parse(expression)
     names = variable_names(tree)
     if not names:
@@ -158,12 +177,13 @@ def _prepare(expression: str, wrt: list[str] | None, shapes: dict[str, tuple[int
             raise InputError(f"--shape {name}={format_shape(fixed[name])} conflicts with --value {name}, which is "
                              f"{format_shape(value.value.shape)}; a value fixes the shape, so drop the --shape")
         fixed[name] = value.value.shape
-    info = infer(tree, fixed, expression, scalar=True)
+    info = infer(tree, fixed, expression, scalar=scalar)
     out_shape = info.of(tree)
-    if out_shape not in ((), (1, 1)):
+    if scalar and out_shape not in ((), (1, 1)):
         raise ShapeError(
-            f"the expression is {format_shape(out_shape)}, not a scalar, so it has no gradient; "
-            f"reduce it first, e.g. sum({expression})", position=0, source=expression)
+            f"the expression is {format_shape(out_shape)}, not a scalar, so it has no gradient; give weights "
+            "with --vjp SOURCE for the vector-Jacobian product (PyTorch's y.backward(v)), ask for --jacobian "
+            f"(small outputs), or reduce it, e.g. sum({expression.strip()})", position=0, source=expression)
     return tree, info, wrt
 
 

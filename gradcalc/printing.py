@@ -27,7 +27,7 @@ from gradcalc.ops import OPS, REQUIRED
 
 ADD, MUL, NEG, POW, ATOM = 1, 2, 3, 4, 5
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_SUBSCRIPT = str.maketrans("0123456789aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class Style:
     zeros_1d: str
     numpy: bool = False
     sizes: dict[int, int] | None = None
+    calls: dict[str, str] | None = None  # templates that spell a function call, every parameter included
 
 
 def _op_name(attr: str) -> Callable[[str], str]:
@@ -152,7 +153,7 @@ class _Printer:
             text = _number(e, st)
             return text, NEG if e < 0 else (MUL if e.is_Rational and not e.is_Integer else ATOM)
         if isinstance(e, (Identity, OneMatrix, ZeroMatrix)):
-            sizes = [str(n).translate(st.sizes) if st.sizes else str(n) for n in e.shape if n != UNIT]
+            sizes = [_subscript(str(n), st.sizes) for n in e.shape if n != UNIT]
             if not sizes:  # ones or zeros of a 1-D inner product's shape: a number
                 return ("1" if isinstance(e, OneMatrix) else "0"), ATOM
             if len(sizes) == 1 and not isinstance(e, Identity):  # a 1-D vector
@@ -195,6 +196,10 @@ class _Printer:
 
     def call(self, name: str, operands: list[Any], params: list[Any] = ()) -> str:
         shown = [self.text(o) for o in operands]
+        if self.style.calls and name in self.style.calls:
+            defaults = [p.default for p in OPS[name].params[len(params):] if isinstance(p.default, (int, float))]
+            values = [_number(sp.sympify(v), self.style) for v in (*params, *defaults)]
+            return self.style.calls[name].format(*shown, *values)
         for param, value in zip(OPS[name].params, params):
             if param.default is REQUIRED or sp.sympify(param.default) != value:
                 shown.append(_number(sp.sympify(value), self.style))
@@ -234,6 +239,9 @@ class _Printer:
             numerator = coeff.p
             if coeff.q != 1:
                 bottom.insert(0, sp.Integer(coeff.q))
+        scalar_bottom = [d for d in bottom if not is_matrix(d)]
+        if len(scalar_bottom) > 1:  # one denominator: ones(n, k)/(k*n), not ones(n, k)/k/n
+            bottom = [sp.Mul(*scalar_bottom), *(d for d in bottom if is_matrix(d))]
         pieces = [_number(sp.sympify(numerator), st) if numerator != 1 or not (top or matrices) else ""]
         pieces += [self.wrap(f, POW) for f in top]
         text = st.times.join(p for p in pieces if p)
@@ -242,7 +250,8 @@ class _Printer:
             text = f"{text}{st.times}{mats}" if text else mats
         for d in bottom:
             divide = st.divide if is_matrix(d) else None
-            text = f"{text}{divide}{self.wrap(d, POW)}" if divide else st.fraction.format(text, self.wrap(d, POW))
+            below = self.text(d) if st is LATEX else self.wrap(d, POW)  # \frac needs no parentheses
+            text = f"{text}{divide}{self.wrap(d, POW)}" if divide else st.fraction.format(text, below)
         return (f"{st.neg}{text}", NEG) if negative else (text, MUL)
 
     def chain(self, factors: list[Any]) -> str:
@@ -256,7 +265,7 @@ class _Printer:
                 if right[-1].shape[1] == UNIT:
                     return f"{self.wrap_chain(left)}*({self.chain(right)})"
                 args = [self.text(f[0]) if len(f) == 1 else self.chain(f) for f in (left, right)]
-                return st.call.format("outer", ", ".join(args))
+                return (st.calls or {}).get("outer", st.call.format("outer", "{}, {}")).format(*args)
         joiner = st.matmul if st is not PRETTY or _short(factors) else "·"
         return joiner.join(self.wrap(m, POW) for m in factors)
 
@@ -276,6 +285,11 @@ class _Printer:
             inverse = f.base if f.exp == -1 else HadamardPower(f.base, -f.exp)
             text = f"{text}{st.divide}{self.wrap(inverse, POW)}"
         return text, MUL
+
+
+def _subscript(size: str, table: dict[int, int] | None) -> str:
+    """A size as a subscript (`n` → `ₙ`), when every character has one."""
+    return size.translate(table) if table and all(ord(c) in table for c in size) else size
 
 
 def _is_negative(term: Any) -> bool:

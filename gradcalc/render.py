@@ -19,7 +19,7 @@ from gradcalc.pipeline import EvalResult, Gradient
 from gradcalc.shapes import format_shape
 
 VERDICT_STYLE = {"equal": "bold green", "kink": "bold yellow", "mismatch": "bold red", "undefined": "bold red"}
-MAX_ROWS, MAX_COLS = 12, 8
+EDGE, THRESHOLD = 3, 1000  # NumPy's edgeitems and threshold
 GAP = "   "
 
 
@@ -61,10 +61,30 @@ def to_json(result: EvalResult) -> dict[str, Any]:
         },
         "dtype": result.dtype,
         "value": plain(np.asarray(result.value, dtype=result.dtype)),
-        "gradients": {g.name: _gradient_json(g) for g in result.gradients},
+        "gradients": {g.name: {**_gradient_json(g), **_chain_json(result.chains.get(g.name))}
+                      for g in result.gradients},
         "tolerance": {"rtol": result.rtol, "atol": result.atol},
         "notes": result.notes,
+        **({"steps": [_step_json(s) for s in result.steps]} if result.steps else {}),
         "verdict": result.verdict,
+    }
+
+
+def _chain_json(chain: tuple[str, str] | None) -> dict[str, Any]:
+    return {"chain": {"formula": chain[1], "pretty": chain[0]}} if chain else {}
+
+
+def _step_json(step: Any) -> dict[str, Any]:
+    return {
+        "node": step.label, "pretty_node": step.name,
+        "definition": {"formula": step.definition_syntax, "pretty": step.definition},
+        "shape": list(step.shape), "value": plain(step.value),
+        "adjoint": {"chain": step.chain_syntax, "chain_pretty": step.chain,
+                    "formula": step.formula, "pretty": step.pretty},
+        "autograd": plain(step.autograd), "symbolic": plain(step.symbolic),
+        "finite_difference": {"value": plain(step.finite_difference), "max_abs_diff": plain(step.fd_max_abs_diff)},
+        "max_abs_diff": plain(step.max_abs_diff),
+        "verdict": step.verdict,
     }
 
 
@@ -82,34 +102,58 @@ def _gradient_json(g: Gradient) -> dict[str, Any]:
     }
 
 
-def format_matrix(a: np.ndarray) -> list[list[str]]:
-    """Entries as text with one format for the whole matrix; big matrices elided with '…'.
+def format_matrix(a: np.ndarray, precision: int = 4, width: int | None = None) -> list[list[str]]:
+    """Entries as text, one format for the whole matrix, elided as NumPy elides ('…', '⋮').
+
+    Above NumPy's threshold (1000 entries) only 3 rows and columns at each
+    edge are shown; and columns are dropped from the middle until a row fits
+    in `width` characters.
 
     >>> format_matrix(np.array([[1.5, -2.0]]))
     [['1.5000', '-2.0000']]
+    >>> format_matrix(np.arange(8.0).reshape(1, 8), precision=1, width=20)
+    [['0.0', '1.0', '…', '6.0', '7.0']]
     """
-    a = np.atleast_2d(np.asarray(a, dtype=np.float64))
+    a = np.atleast_2d(np.asarray(a, dtype=np.float64)) + 0.0  # + 0.0 turns -0.0 into 0.0
+    fmt = _entry_format(a, precision)
+    big = a.size > THRESHOLD
+    rows = _elide(range(a.shape[0]), EDGE if big else a.shape[0])
+    keep = EDGE if big else a.shape[1]
+
+    def cells(cols: list[int | None]) -> list[list[str]]:
+        return [["⋮" if i is None else "…" if j is None else fmt.format(a[i, j]) for j in cols] for i in rows]
+
+    table = cells(_elide(range(a.shape[1]), keep))
+    while width is not None and keep > 1 and _width(table) > width:
+        keep = min(keep, (a.shape[1] + 1) // 2) - 1
+        table = cells(_elide(range(a.shape[1]), keep))
+    return table
+
+
+def _entry_format(a: np.ndarray, precision: int) -> str:
     finite = np.abs(a[np.isfinite(a) & (a != 0)])
-    fixed = finite.size == 0 or (finite.min() >= 1e-3 and finite.max() < 1e5)
-    fmt = "{:.4f}" if fixed else "{:.3e}"
-    rows = _elide(range(a.shape[0]), MAX_ROWS)
-    cols = _elide(range(a.shape[1]), MAX_COLS)
-    return [["⋮" if i is None else "…" if j is None else fmt.format(a[i, j]) for j in cols] for i in rows]
+    fixed = finite.size == 0 or (finite.min() >= 10.0 ** -min(precision, 3) and finite.max() < 1e5)
+    return f"{{:.{precision}f}}" if fixed else f"{{:.{max(precision - 1, 0)}e}}"
 
 
-def _elide(indices: range, limit: int) -> list[int | None]:
-    if len(indices) <= limit:
+def _width(table: list[list[str]]) -> int:
+    columns = len(table[0])
+    return sum(max(len(row[j]) for row in table) for j in range(columns)) + columns - 1
+
+
+def _elide(indices: range, edge: int) -> list[int | None]:
+    """All indices, or `edge` at each end with None between."""
+    if len(indices) <= 2 * edge:
         return list(indices)
-    half = limit // 2
-    return [*indices[:half], None, *indices[-half:]]
+    return [*indices[:edge], None, *indices[-edge:]]
 
 
 def _number(x: float) -> str:
     return "nan" if x is None or not math.isfinite(x) else f"{x:.3g}"
 
 
-def show(result: EvalResult, console: Any) -> None:
-    """Print the side-by-side view of a result on a Rich console.
+def show(result: EvalResult, console: Any, precision: int = 4) -> None:
+    """Print the side-by-side view of a result on a Rich console, entries with `precision` decimals.
 
     >>> import io, rich.console; from gradcalc.pipeline import run_eval
     >>> console = rich.console.Console(file=io.StringIO(), width=100)
@@ -119,8 +163,8 @@ def show(result: EvalResult, console: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    precision = "" if result.dtype == "float64" else f"  ({result.dtype})"
-    console.print(Text.assemble(("gradcalc eval  ", "dim"), (result.expression, "bold"), (precision, "dim")))
+    dtype_note = "" if result.dtype == "float64" else f"  ({result.dtype})"
+    console.print(Text.assemble(("gradcalc eval  ", "dim"), (result.expression, "bold"), (dtype_note, "dim")))
     header = Table(box=None, padding=(0, 2), show_header=True, header_style="dim")
     for column in ("variable", "shape", "values"):
         header.add_column(column)
@@ -130,45 +174,94 @@ def show(result: EvalResult, console: Any) -> None:
     console.print(header)
     for note in result.notes:
         console.print(Text(f"note: {note}", style="dim"))
-    console.print(Text.assemble("f = ", (_value(result.value), "bold")))
+    console.print(Text.assemble("f = ", (_value(result.value, precision), "bold")))
+    if result.steps:
+        _show_steps(result, console, precision)
     for g in result.gradients:
         console.print()
-        _show_gradient(g, console, Text)
+        _show_gradient(g, console, precision, result.chains.get(g.name))
     console.print()
     console.print(Text.assemble("verdict: ", (result.verdict, VERDICT_STYLE[result.verdict])))
 
 
-def _value(x: float) -> str:
-    return f"{x:.6g}" if math.isfinite(x) else str(x)
+def _value(x: float, precision: int = 4) -> str:
+    return f"{x:.{precision + 2}g}" if math.isfinite(x) else str(x)
 
 
-def _show_gradient(g: Gradient, console: Any, text_type: Any) -> None:
-    console.print(text_type.assemble(("∂f/∂" + g.name, "bold cyan"), f"  ({format_shape(g.shape)})"))
-    blocks = [_block("autograd (tape)", g.autograd), _block("symbolic (closed form)", g.symbolic)]
-    if sum(len(b[0]) for b in blocks) + len(GAP) <= console.width:
-        blocks = [[GAP.join(lines) for lines in zip(*blocks)]]
-    for lines in blocks:
-        console.print(text_type(lines[0], style="dim"))
-        for line in lines[1:]:
-            console.print(line)
-    console.print(text_type.assemble(("formula  ", "dim"), g.formula))
-    console.print(text_type.assemble(("         ", "dim"), g.pretty))
+def _show_gradient(g: Gradient, console: Any, precision: int, chain: tuple[str, str] | None) -> None:
+    from rich.text import Text
+
+    console.print(Text.assemble(("∂f/∂" + g.name, "bold cyan"), f"  ({format_shape(g.shape)})"))
+    _show_pair(console, "autograd (tape)", g.autograd, "symbolic (closed form)", g.symbolic, precision)
+    lines = [("formula", g.formula), ("", g.pretty)]
     if g.shared and len(g.compact) + sum(len(f) for _, f in g.shared) < 0.75 * len(g.formula):
-        console.print(text_type.assemble(("shared   ", "dim"), g.compact))
-        for name, formula in g.shared:
-            console.print(text_type.assemble(("  where  ", "dim"), f"{name} = {formula}"))
+        lines += [("shared", g.compact), *(("  where", f"{name} = {formula}") for name, formula in g.shared)]
+    if chain:
+        lines.append(("chain", f"∂f/∂{g.name} = {chain[0]}"))
+    _show_lines(console, lines)
     fd_note = f"finite differences ±{_number(g.fd_max_abs_diff)} (h {g.step:.1e})"
     if g.untrusted:
         fd_note += f", {g.untrusted} entries at a kink"
-    console.print(text_type.assemble(
+    console.print(Text.assemble(
         (g.verdict, VERDICT_STYLE[g.verdict]),
         f"  abs diff {_number(g.max_abs_diff)} · rel diff {_number(g.max_rel_diff)} · {fd_note}",
     ))
 
 
-def _block(title: str, a: np.ndarray) -> list[str]:
-    """A titled matrix as lines of equal width, columns right-aligned."""
-    rows = format_matrix(a)
+def _show_steps(result: EvalResult, console: Any, precision: int) -> None:
+    """The backward chain: each node, its adjoint from the earlier ones, expanded, numbers, verdict."""
+    from rich.text import Text
+
+    console.print()
+    console.print(Text.assemble(("backward chain", "bold cyan"),
+                                ("  ∂f/∂node for every node, in the order the backward pass visits them "
+                                 "(PyTorch's retain_grad())", "dim")))
+    pad = max(len(f"{step.name} = {step.definition}") for step in result.steps)
+    for step in result.steps:
+        lines = [(f"{step.name} = {step.definition}".ljust(pad), f"∂f/∂{step.name} = {step.chain}")]
+        if step.pretty != step.chain:
+            lines.append(("", f"= {step.pretty}"))
+        console.print()
+        _show_lines(console, lines, left_style="bold")
+        if step.name != "f":
+            _show_pair(console, "engine (retain_grad)", step.autograd, "closed form", step.symbolic, precision)
+        console.print(Text.assemble((step.verdict, VERDICT_STYLE[step.verdict]),
+                                    f"  abs diff {_number(step.max_abs_diff)} · finite differences "
+                                    f"±{_number(step.fd_max_abs_diff)}"))
+
+
+def _show_lines(console: Any, lines: list[tuple[str, str]], left_style: str = "dim") -> None:
+    """Label and text in two columns; long text wraps inside its own column."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style=left_style, no_wrap=True)
+    grid.add_column(overflow="fold")
+    for left, right in lines:
+        grid.add_row(left, right)
+    console.print(grid)
+
+
+def _show_pair(console: Any, left_title: str, left: np.ndarray, right_title: str, right: np.ndarray,
+               precision: int) -> None:
+    """Two matrices side by side, each elided to half the terminal's width."""
+    from rich.text import Text
+
+    half = max(16, (console.width - len(GAP)) // 2)
+    blocks = [_block(left_title, left, precision, half), _block(right_title, right, precision, half)]
+    if sum(len(b[0]) for b in blocks) + len(GAP) <= console.width:
+        blocks = [[GAP.join(lines) for lines in zip(*blocks)]]
+    for lines in blocks:
+        console.print(Text(lines[0], style="dim"), overflow="ellipsis", no_wrap=True)
+        for line in lines[1:]:
+            console.print(line, overflow="ellipsis", no_wrap=True, highlight=False)
+
+
+def _block(title: str, a: np.ndarray, precision: int = 4, width: int | None = None) -> list[str]:
+    """A titled matrix as lines of equal width, columns right-aligned; an elided one says its shape."""
+    rows = format_matrix(a, precision, width)
+    if any("…" in row or "⋮" in row for row in rows):
+        title += f" {format_shape(np.shape(a))}"
     widths = [max(len(row[j]) for row in rows) for j in range(len(rows[0]))]
     lines = [" ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows]
     width = max(len(title), len(lines[0]))
@@ -266,3 +359,166 @@ def _worst_entries(g: dict[str, Any], count: int = 3) -> list[str]:
         lines.append(f"{at}: autograd {auto[index]:.6g}, symbolic {sym[index]:.6g}, "
                      f"finite differences {fd[index]:.6g}")
     return lines
+
+
+# Non-scalar expressions (`eval --vjp`, `eval --jacobian`): views of `gradcalc.nonscalar`'s results.
+
+import typing  # noqa: E402
+
+if typing.TYPE_CHECKING:
+    from gradcalc.nonscalar import Jacobian, JacobianResult, VjpResult
+
+JACOBIAN_EDGE = 6  # rows and (at most) columns shown at each end of an elided Jacobian
+
+
+def vjp_json(vjp: VjpResult) -> dict[str, Any]:
+    """`eval --vjp --json`: the eval document of f = sum(v*(y)), with `expression` and `value` those of y.
+
+    >>> from gradcalc.nonscalar import run_vjp; from gradcalc.values import Value
+    >>> doc = vjp_json(run_vjp("2*x", Value(np.array([1.0, 0.1]), "inline")))
+    >>> doc["expression"], doc["vjp"]["expression"], doc["vjp"]["value"], doc["gradients"]["x"]["autograd"]
+    ('2*x', 'sum(v*(2*x))', [1.0, 0.1], [2.0, 0.2])
+    """
+    doc = to_json(vjp.result)
+    weights = {"weight": vjp.weight, "shape": list(vjp.weights.shape), "value": plain(vjp.weights),
+               "source": vjp.source, "expression": vjp.result.expression, "f": doc["value"]}
+    head = {"gradcalc": doc["gradcalc"], "expression": vjp.expression, "variables": doc["variables"],
+            "dtype": doc["dtype"], "value": plain(vjp.output), "vjp": weights}
+    return {**head, **{key: value for key, value in doc.items() if key not in head}}
+
+
+def jacobian_json(result: JacobianResult) -> dict[str, Any]:
+    """`eval --jacobian --json`: the output's value, and each variable's Jacobian with labels and verdict.
+
+    >>> from gradcalc.nonscalar import run_jacobian
+    >>> doc = jacobian_json(run_jacobian("2*x", shapes={"x": (2,)}))
+    >>> doc["jacobians"]["x"]["rows"], doc["jacobians"]["x"]["autograd"], doc["verdict"]
+    (['y[0]', 'y[1]'], [[2.0, 0.0], [0.0, 2.0]], 'equal')
+    """
+    return {
+        "gradcalc": __version__,
+        "expression": result.expression,
+        "variables": {v.name: {"shape": list(v.shape), "source": v.source, "default_shape": v.default_shape}
+                      for v in result.variables},
+        "dtype": result.dtype,
+        "value": plain(result.output),
+        "jacobians": {j.name: _jacobian_json(j, result.weight) for j in result.jacobians},
+        "tolerance": {"rtol": result.rtol, "atol": result.atol},
+        "notes": result.notes,
+        "verdict": result.verdict,
+    }
+
+
+def _jacobian_json(j: Jacobian, weight: str) -> dict[str, Any]:
+    return {
+        "shape": list(j.autograd.shape), "rows": j.rows, "columns": j.columns,
+        "autograd": plain(j.autograd),
+        "symbolic": {"formula": j.formula, "pretty": j.pretty, "latex": j.latex, "weight": weight,
+                     "value": plain(j.symbolic)},
+        "finite_difference": {"value": plain(j.finite_difference), "step": j.step,
+                              "max_abs_diff": plain(j.fd_max_abs_diff), "untrusted_entries": j.untrusted},
+        "max_abs_diff": plain(j.max_abs_diff),
+        "max_rel_diff": plain(j.max_rel_diff),
+        "verdict": j.verdict,
+    }
+
+
+def show_vjp(vjp: VjpResult, console: Any, precision: int = 4) -> None:
+    """The eval view of f = sum(v*(y)), under a line saying that its gradients are vᵀJ.
+
+    >>> import io, rich.console; from gradcalc.nonscalar import run_vjp; from gradcalc.values import Value
+    >>> console = rich.console.Console(file=io.StringIO(), width=100)
+    >>> show_vjp(run_vjp("2*x", Value(np.array([1.0, 0.1]), "inline")), console)
+    >>> console.file.getvalue().splitlines()[0]
+    'vector-Jacobian product vᵀJ of y = 2*x (2): the gradients of f = sum(v*y), with v from --vjp'
+    """
+    from rich.text import Text
+
+    v = vjp.weight
+    console.print(Text.assemble(("vector-Jacobian product ", "dim"), (f"{v}ᵀJ", "bold"),
+                                (f" of y = {vjp.expression.strip()} ({format_shape(vjp.output.shape)}): the "
+                                 f"gradients of f = sum({v}*y), with {v} from --vjp", "dim")))
+    show(vjp.result, console, precision)
+
+
+def show_jacobian(result: JacobianResult, console: Any, precision: int = 4) -> None:
+    """Each variable's Jacobian as a labelled table, tape beside closed form when the terminal is wide enough.
+
+    >>> import io, rich.console; from gradcalc.nonscalar import run_jacobian
+    >>> console = rich.console.Console(file=io.StringIO(), width=100)
+    >>> show_jacobian(run_jacobian("2*x", shapes={"x": (2,)}), console)
+    >>> text = console.file.getvalue(); "∂y/∂x  Jacobian 2x2" in text, text.count("y[1] 0.0000 2.0000")
+    (True, 2)
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    dtype_note = "" if result.dtype == "float64" else f"  ({result.dtype})"
+    console.print(Text.assemble(("gradcalc eval --jacobian  ", "dim"), (result.expression, "bold"),
+                                (dtype_note, "dim")))
+    header = Table(box=None, padding=(0, 2), show_header=True, header_style="dim")
+    for column in ("variable", "shape", "values"):
+        header.add_column(column)
+    for v in result.variables:
+        header.add_row(v.name, format_shape(v.shape) + (" (default)" if v.default_shape else ""), v.source)
+    console.print(header)
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="dim"))
+    console.print(Text.assemble("y = ", (result.expression.strip(), "bold"),
+                                f"  ({format_shape(result.output.shape)})"))
+    for j in result.jacobians:
+        console.print()
+        _show_jacobian(j, result.weight, console, precision)
+    console.print()
+    console.print(Text.assemble("verdict: ", (result.verdict, VERDICT_STYLE[result.verdict])))
+
+
+def _show_jacobian(j: Jacobian, weight: str, console: Any, precision: int) -> None:
+    from rich.text import Text
+
+    m, n = j.autograd.shape
+    console.print(Text.assemble((f"∂y/∂{j.name}", "bold cyan"), f"  Jacobian {m}x{n}: J[i, j] = ∂y_i/∂{j.name}_j"))
+    blocks = [_labelled_block(title, a, j.rows, j.columns, precision, console.width)
+              for title, a in (("autograd (tape)", j.autograd), (f"symbolic (VJP at one-hot {weight})", j.symbolic))]
+    if sum(len(b[0]) for b in blocks) + len(GAP) <= console.width:
+        blocks = [[GAP.join(lines) for lines in zip(*blocks)]]
+    for lines in blocks:
+        console.print(Text(lines[0], style="dim"))
+        for line in lines[1:]:
+            console.print(line, overflow="ellipsis", no_wrap=True, highlight=False)
+    console.print(Text.assemble(("formula  ", "dim"), j.formula, (f"   (row i: {weight} = one-hot at y_i)", "dim")))
+    console.print(Text.assemble(("         ", "dim"), j.pretty))
+    fd_note = f"finite differences ±{_number(j.fd_max_abs_diff)} (h {j.step:.1e})"
+    if j.untrusted:
+        fd_note += f", {j.untrusted} entries at a kink"
+    console.print(Text.assemble((j.verdict, VERDICT_STYLE[j.verdict]),
+                                f"  abs diff {_number(j.max_abs_diff)} · rel diff {_number(j.max_rel_diff)} · "
+                                f"{fd_note}"))
+
+
+def _labelled_block(title: str, a: np.ndarray, rows: list[str], columns: list[str], precision: int,
+                    width: int) -> list[str]:
+    """A titled matrix with row and column labels, as lines of equal width; middle rows and columns elided."""
+    shown_rows = _ends(len(rows), JACOBIAN_EDGE)
+    for keep in range(JACOBIAN_EDGE, 0, -1):  # fewer columns until a line fits
+        shown_cols = _ends(len(columns), keep)
+        cells = format_matrix(a[np.ix_([i for i in shown_rows if i is not None],
+                                       [j for j in shown_cols if j is not None])], precision)
+        table = [["", *(columns[j] if j is not None else "…" for j in shown_cols)]]
+        numbers = iter(cells)
+        for i in shown_rows:
+            entries = iter(next(numbers) if i is not None else [])
+            table.append([rows[i] if i is not None else "⋮",
+                          *("" if i is None else "…" if j is None else next(entries) for j in shown_cols)])
+        widths = [max(len(row[c]) for row in table) for c in range(len(table[0]))]
+        lines = [" ".join(cell.ljust(w) if c == 0 else cell.rjust(w) for c, (cell, w) in enumerate(zip(row, widths)))
+                 for row in table]
+        if len(lines[0]) <= width:
+            break
+    span = max(len(title), len(lines[0]))
+    return [title.ljust(span), *(line.ljust(span) for line in lines)]
+
+
+def _ends(n: int, edge: int) -> list[int | None]:
+    """All of range(n), or `edge` indices at each end with None between."""
+    return list(range(n)) if n <= 2 * edge else [*range(edge), None, *range(n - edge, n)]

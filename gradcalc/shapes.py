@@ -2,9 +2,11 @@
 
 A variable is a matrix unless `--shape`, the ops it feeds (`dot`) or the need
 for a scalar result say otherwise (see `infer`); its sizes are unknowns that
-the operators tie together (`X@W` ties X's columns to W's rows). Unknowns left free after unification get small default sizes, each
-free dimension a different one, so that a missing transpose cannot hide
-behind a square matrix.
+the operators tie together (`X@W` ties X's columns to W's rows). Unknowns
+left free after unification get small default sizes, each free dimension a
+different one, so that a missing transpose cannot hide behind a square
+matrix. For `derive`, sizes may be names (`--shape X=n,k`) and free sizes get
+names instead of numbers.
 
 >>> from gradcalc.parse import parse
 >>> info = infer(parse("sum((relu(X@W)-Y)**2)"))
@@ -17,7 +19,7 @@ from __future__ import annotations
 import re
 from itertools import chain, combinations, count
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from gradcalc.errors import InputError, ShapeError
 from gradcalc.tree import Node, postorder
@@ -26,10 +28,18 @@ if TYPE_CHECKING:
     from gradcalc.ops import Op
 
 DEFAULT_SIZES = (4, 3, 5, 6, 7, 2, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+#: Names for free sizes in `derive` (letters with a Unicode subscript, for the pretty form).
+SIZE_NAMES = tuple("nkmprstuvhijlae")
+
+#: A size: a number, or (in `derive`) a name such as "n" that stays symbolic.
+Size = int | str
 
 
 class Dim:
     """One size, known or not; unknown sizes are merged by union-find.
+
+    A size may also be a name (`derive --shape X=n,k`): a named unknown that
+    unification may tie to another name or to a number.
 
     >>> a, b = Dim(), Dim()
     >>> unify(a, b); a.root() is b.root(), a.root().size
@@ -38,7 +48,7 @@ class Dim:
 
     __slots__ = ("parent", "size")
 
-    def __init__(self, size: int | None = None) -> None:
+    def __init__(self, size: Size | None = None) -> None:
         self.parent: Dim = self
         self.size = size
 
@@ -70,18 +80,23 @@ class Clash(Exception):
 
 
 def unify(a: Dim, b: Dim) -> None:
-    """Make two sizes one; raise Clash when both are known and differ.
+    """Make two sizes one; raise Clash when both are numbers and differ.
+
+    A named size tied to a number takes the number; two names become one.
 
     >>> a, b = Dim(), Dim(3)
     >>> unify(a, b); a.root().size
     3
+    >>> n, k = Dim("n"), Dim(4)
+    >>> unify(n, k); n.root().size
+    4
     """
     ra, rb = a.root(), b.root()
     if ra is rb:
         return
-    if ra.size is not None and rb.size is not None and ra.size != rb.size:
+    if isinstance(ra.size, int) and isinstance(rb.size, int) and ra.size != rb.size:
         raise Clash(f"sizes {ra.size} and {rb.size} differ")
-    if ra.size is None:
+    if ra.size is None or (isinstance(ra.size, str) and isinstance(rb.size, int)):
         ra.parent = rb
     else:
         rb.parent = ra
@@ -108,12 +123,12 @@ class ShapeInfo:
     ({'X': (2, 3), 'W': (3, 4)}, ['W'])
     """
 
-    nodes: dict[int, tuple[int, ...]]
-    variables: dict[str, tuple[int, ...]]
+    nodes: dict[int, tuple[Size, ...]]
+    variables: dict[str, tuple[Size, ...]]
     defaulted: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def of(self, node: Node) -> tuple[int, ...]:
+    def of(self, node: Node) -> tuple[Size, ...]:
         """The shape of one node.
 
         >>> from gradcalc.parse import parse
@@ -127,8 +142,8 @@ class ShapeInfo:
 RANK_NAMES = {0: "a scalar", 1: "a 1-D vector", 2: "a matrix"}
 
 
-def infer(root: Node, given: dict[str, tuple[int, ...]] | None = None, source: str = "",
-          scalar: bool = False) -> ShapeInfo:
+def infer(root: Node, given: dict[str, tuple[Size, ...]] | None = None, source: str = "",
+          scalar: bool = False, symbolic: bool = False) -> ShapeInfo:
     """Infer every node's shape; `given` holds the `--shape` options.
 
     A variable is a matrix unless `--shape` says otherwise or it feeds an op
@@ -137,11 +152,18 @@ def infer(root: Node, given: dict[str, tuple[int, ...]] | None = None, source: s
     time is tried as a vector, then as a scalar (`x@A@x`, `a*sum(X)`), then
     two variables as vectors while a matrix remains (`a@X@b`).
 
+    Sizes may be names (`{"X": ("n", "k")}`); with `symbolic=True` the free
+    sizes get names too (n, k, m, ... unless a variable has that name)
+    instead of numbers. A name tied to a number becomes the number, and two
+    names tied together are shown as the one given first; a note says so.
+
     >>> from gradcalc.parse import parse
     >>> infer(parse("trace(A@B)"), {"A": (2, 6)}).variables
     {'A': (2, 6), 'B': (6, 2)}
     >>> infer(parse("x@A@x"), scalar=True).variables
     {'x': (4,), 'A': (4, 4)}
+    >>> infer(parse("sum(X@W)"), {"X": ("n", "k")}, symbolic=True).variables
+    {'X': ('n', 'k'), 'W': ('k', 'm')}
     """
     from gradcalc.tree import variable_names
 
@@ -155,13 +177,13 @@ def infer(root: Node, given: dict[str, tuple[int, ...]] | None = None, source: s
     first_error, first_info = None, None
     for change in attempts:
         try:
-            info = _infer_once(root, given, {**ranks, **change}, source)
+            info = _infer_once(root, given, {**ranks, **change}, source, symbolic)
         except ShapeError as err:
             first_error = first_error or err
             continue
         if not scalar or info.of(root) in ((), (1, 1)):
             info.notes = [f"{name} is taken as {RANK_NAMES[rank]} so that the expression is a scalar"
-                          for name, rank in change.items()]
+                          for name, rank in change.items()] + info.notes
             return info
         first_info = first_info or info
     if first_info is not None:
@@ -182,11 +204,16 @@ def _wanted_ranks(root: Node) -> dict[str, int]:
     return wanted
 
 
-def _infer_once(root: Node, given: dict[str, tuple[int, ...]], ranks: dict[str, int], source: str) -> ShapeInfo:
+def _infer_once(root: Node, given: dict[str, tuple[Size, ...]], ranks: dict[str, int], source: str,
+                symbolic: bool = False) -> ShapeInfo:
     from gradcalc.ops import OPS
 
-    var_shapes = {name: fixed(*given[name]) if name in given else tuple(Dim() for _ in range(rank))
-                  for name, rank in ranks.items()}
+    named: dict[str, Dim] = {}  # one Dim per size name, shared by every variable that uses it, in --shape order
+    for n in chain.from_iterable(given.values()):
+        if isinstance(n, str):
+            named.setdefault(n, Dim(n))
+    var_shapes = {name: tuple(named[n] if isinstance(n, str) else Dim(int(n)) for n in given[name])
+                  if name in given else tuple(Dim() for _ in range(rank)) for name, rank in ranks.items()}
     shapes: dict[int, Shape] = {}
     for node in postorder(root):
         if node.op == "var":
@@ -195,13 +222,37 @@ def _infer_once(root: Node, given: dict[str, tuple[int, ...]], ranks: dict[str, 
             shapes[id(node)] = ()
         else:
             shapes[id(node)] = _apply_rule(OPS[node.op], node, [shapes[id(a)] for a in node.args], source)
-    defaulted = _assign_defaults(var_shapes)
+    notes = _settle_names(named)
+    defaulted = _assign_defaults(var_shapes, _size_names(set(ranks) | set(named)) if symbolic else None)
     resolve = lambda s: tuple(d.root().size for d in s)  # noqa: E731
     return ShapeInfo(
         nodes={key: resolve(s) for key, s in shapes.items()},
         variables={name: resolve(s) for name, s in var_shapes.items()},
         defaulted=defaulted,
+        notes=notes,
     )
+
+
+def _settle_names(named: dict[str, Dim]) -> list[str]:
+    """Name each merged class of named sizes by the name given first; say which names were tied."""
+    for name in reversed(named):
+        root = named[name].root()
+        if isinstance(root.size, str):
+            root.size = name
+    notes = []
+    for name, dim in named.items():
+        size = dim.root().size
+        if isinstance(size, int):
+            notes.append(f"size {name} is {size} here: the expression ties it to that number")
+        elif size != name:
+            notes.append(f"sizes {size} and {name} are tied together by the expression; both are shown as {size}")
+    return notes
+
+
+def _size_names(taken: set[str]) -> Iterator[str]:
+    """Names for free sizes that no variable or given size uses."""
+    fallback = (f"n{i}" for i in count(1))
+    return (n for n in chain(SIZE_NAMES, fallback) if n not in taken)
 
 
 def _apply_rule(op: Op, node: Node, arg_shapes: list[Shape], source: str) -> Shape:
@@ -218,9 +269,9 @@ def _apply_rule(op: Op, node: Node, arg_shapes: list[Shape], source: str) -> Sha
         ) from None
 
 
-def _assign_defaults(var_shapes: dict[str, Shape]) -> list[str]:
+def _assign_defaults(var_shapes: dict[str, Shape], names: Iterator[str] | None = None) -> list[str]:
     taken = {d.root().size for s in var_shapes.values() for d in s if d.root().size is not None}
-    pool = (n for n in chain(DEFAULT_SIZES, count(DEFAULT_SIZES[-1] + 1)) if n not in taken)
+    pool = names or (n for n in chain(DEFAULT_SIZES, count(DEFAULT_SIZES[-1] + 1)) if n not in taken)
     chosen: set[int] = set()
     for shape in var_shapes.values():
         for dim in shape:
@@ -236,26 +287,34 @@ def _text(node: Node, source: str) -> str:
     return source[start:end] if source and end > start else node.name or node.op
 
 
-def format_shape(shape: tuple[int | None, ...] | Shape) -> str:
-    """Shapes as users write them.
+def format_shape(shape: tuple[Size | None, ...] | Shape) -> str:
+    """Shapes as users write them; with a named size, `×` separates (`n×k`, as `nxk` would read as one name).
 
-    >>> format_shape((4, 3)), format_shape(())
-    ('4x3', 'scalar')
+    >>> format_shape((4, 3)), format_shape(()), format_shape(("n", 3))
+    ('4x3', 'scalar', 'n×3')
     """
     sizes = [d.root().size if isinstance(d, Dim) else d for d in shape]
     if not sizes:
         return "scalar"
-    return "x".join("?" if n is None else str(n) for n in sizes)
+    separator = "×" if any(isinstance(n, str) for n in sizes) else "x"
+    return separator.join("?" if n is None else str(n) for n in sizes)
 
 
 _SHAPE_OPTION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+_SIZE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def parse_shape_option(text: str) -> tuple[str, tuple[int, ...]]:
+def parse_shape_option(text: str, symbolic: bool = False) -> tuple[str, tuple[Size, ...]]:
     """Parse `--shape NAME=DIMS`: `X=10x4`, `X=10,4`, a vector `x=4`, `a=scalar`, `a=()`.
+
+    With `symbolic=True` (`derive`) a size may be a name: `X=n,k`, `X=(n, k)`,
+    `X=n×k`, `X=n,4`. `x` separates numbers only (`10x4`), since it could be
+    part of a name.
 
     >>> parse_shape_option("X=10x4"), parse_shape_option("a=scalar")
     (('X', (10, 4)), ('a', ()))
+    >>> parse_shape_option("X=(n, 4)", symbolic=True)
+    ('X', ('n', 4))
     """
     match = _SHAPE_OPTION.match(text)
     if not match:
@@ -263,9 +322,30 @@ def parse_shape_option(text: str) -> tuple[str, tuple[int, ...]]:
     name, dims = match.groups()
     if dims.lower() in ("scalar", "()", ""):
         return name, ()
-    parts = re.split(r"\s*[x,×]\s*", dims.strip("()[] "))
-    if not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise InputError(f"--shape {text!r}: sizes must be positive integers, e.g. {name}=10x4")
-    if len(parts) > 2:
+    inner = dims.strip("()[] ")
+    parts = re.split(r"\s*[,×]\s*", inner)
+    if len(parts) == 1 and re.fullmatch(r"\d+(\s*x\s*\d+)*", inner):
+        parts = re.split(r"\s*x\s*", inner)
+    if len(parts) == 2 and parts[1] == "" and dims.rstrip().endswith(",)"):  # (n,): a 1-D vector
+        parts = parts[:1]
+    sizes = tuple(_size(p, name, text, symbolic, alone=len(parts) == 1 and "," not in dims) for p in parts)
+    if len(sizes) > 2:
         raise InputError(f"--shape {text!r}: at most 2 dimensions are supported")
-    return name, tuple(int(p) for p in parts)
+    return name, sizes
+
+
+def _size(part: str, name: str, text: str, symbolic: bool, alone: bool) -> Size:
+    """One size of a `--shape` option: a positive integer, or (symbolic) a name; `nxk` alone is ambiguous."""
+    if part.isdigit() and int(part) > 0:
+        return int(part)
+    if not _SIZE_NAME.match(part):
+        if symbolic:
+            raise InputError(f"--shape {text!r}: a size must be a positive integer or a name, e.g. {name}=n,k")
+        raise InputError(f"--shape {text!r}: sizes must be positive integers, e.g. {name}=10x4")
+    if not symbolic:
+        raise InputError(f"--shape {text!r}: {part!r} is a symbolic size; symbolic sizes are for `gradcalc derive`, "
+                         f"eval needs numbers, e.g. {name}=10x4")
+    if alone and "x" in part and all(len(p) == 1 or p.isdigit() for p in part.split("x")):  # nxk, nx4
+        raise InputError(f"--shape {text!r}: is {part!r} one name or sizes separated by x? Write sizes with commas, "
+                         f"e.g. {name}={','.join(part.split('x'))} (x separates numbers only, as in 10x4)")
+    return part

@@ -31,12 +31,22 @@ from gradcalc.shapes import ShapeInfo
 from gradcalc.tree import Node, depending, postorder
 
 
+def size(n: Any) -> Any:
+    """A size as SymPy sees it: a number, or for a named size (`derive`) a positive integer Symbol.
+
+    >>> size(3), size("n"), size("n").is_positive
+    (3, n, True)
+    """
+    return sp.Symbol(n, integer=True, positive=True) if isinstance(n, str) else n
+
+
 def symbol(name: str, shape: tuple[Any, ...]) -> Any:
     """A variable as SymPy sees it: a MatrixSymbol, or a real Symbol for a scalar.
 
-    >>> symbol("W", (3, 5)).shape, symbol("a", ())
-    ((3, 5), a)
+    >>> symbol("W", (3, 5)).shape, symbol("a", ()), symbol("X", ("n", 2)).shape
+    ((3, 5), a, (n, 2))
     """
+    shape = tuple(size(n) for n in shape)
     if len(shape) == 1:
         return MatrixSymbol(name, shape[0], UNIT)
     return MatrixSymbol(name, *shape) if shape else sp.Symbol(name, real=True)
@@ -70,16 +80,31 @@ def gradients(root: Node, shapes: ShapeInfo, wrt: Iterable[str]) -> dict[str, An
     >>> gradients(tree, infer(tree), ["A", "B"])
     {'A': B.T, 'B': A.T}
     """
+    return adjoints(root, shapes, wrt)[1]
+
+
+def adjoints(root: Node, shapes: ShapeInfo, wrt: Iterable[str]) -> tuple[dict[int, Any], dict[str, Any]]:
+    """Every node's adjoint ∂f/∂node (by `id`, for the nodes that lead to `wrt`), and each variable's gradient.
+
+    >>> from gradcalc.parse import parse; from gradcalc.shapes import infer
+    >>> from gradcalc.printing import syntax
+    >>> tree = parse("sum(relu(X@W))")
+    >>> inner, _ = adjoints(tree, infer(tree), ["W"])
+    >>> syntax(inner[id(tree.args[0].args[0])])  # the adjoint of X@W
+    'heaviside(X@W)'
+    """
     wrt = list(wrt)
     forms = forward(root, shapes)
     order = postorder(root)
     needs = depending(order, set(wrt))
     adjoint: dict[int, Any] = {id(root): Identity(1) if s.is_matrix(forms[id(root)]) else sp.Integer(1)}
+    done: dict[int, Any] = {}
     by_name: dict[str, Any] = {}
     for node in reversed(order):
         g = adjoint.pop(id(node), None)
         if g is None:
             continue
+        done[id(node)] = g
         if node.op == "var":
             by_name[node.name] = s.add(by_name[node.name], g) if node.name in by_name else g
             continue
@@ -91,47 +116,68 @@ def gradients(root: Node, shapes: ShapeInfo, wrt: Iterable[str]) -> dict[str, An
             contribution = s.column(s.sum_to(contribution, inputs[i]))
             previous = adjoint.get(id(arg))
             adjoint[id(arg)] = contribution if previous is None else s.add(previous, contribution)
-    return {name: by_name.get(name, s.zero_like(symbol(name, shapes.variables[name]))) for name in wrt}
+    grads = {name: by_name.get(name, s.zero_like(symbol(name, shapes.variables[name]))) for name in wrt}
+    return done, grads
 
 
-def evaluate(expr: Any, values: dict[str, np.ndarray], dtype: Any = np.float64) -> np.ndarray:
+def evaluate(expr: Any, values: dict[str, np.ndarray], dtype: Any = np.float64,
+             sizes: dict[str, int] | None = None) -> np.ndarray:
     """The numbers of a formula, with NumPy, on the variables' values, computed in `dtype`.
 
     1-D vectors are evaluated as columns (the formula's own representation);
-    a vector-valued result comes back 1-D.
+    a vector-valued result comes back 1-D. Named sizes (`derive`) are read
+    off the shapes of the values the formula uses, or given in `sizes`.
 
     >>> import sympy as sp
     >>> X = sp.MatrixSymbol("X", 1, 2)
     >>> evaluate(2 * X, {"X": np.array([[1.0, 2.0]])})
     array([[2., 4.]])
+    >>> Xn = symbol("X", ("n", 2))
+    >>> evaluate(Xn + sp.OneMatrix(*Xn.shape), {"X": np.zeros((1, 2))})
+    array([[1., 1.]])
+    >>> evaluate(sp.OneMatrix(*Xn.shape), {}, sizes={"n": 3}).shape
+    (3, 2)
     """
     memo: dict[Any, np.ndarray] = {}
+    sizes = {**{size(n): k for n, k in (sizes or {}).items()}, **_bind_sizes(expr, values)}
 
     def ev(e: Any) -> Any:
         if e not in memo:
-            memo[e] = _evaluate_node(e, ev, values, np.dtype(dtype))
+            memo[e] = _evaluate_node(e, ev, values, np.dtype(dtype), sizes)
         return memo[e]
 
     result = np.asarray(ev(expr), dtype=dtype)
     return result[:, 0] if s.is_vector(expr) else result
 
 
-def _size(n: Any) -> int:
-    return 1 if n == UNIT else int(n)
+def _bind_sizes(expr: Any, values: dict[str, np.ndarray]) -> dict[Any, int]:
+    """The named sizes in the variables' shapes, read off their values (`n, k = X.shape`)."""
+    sizes: dict[Any, int] = {}
+    for m in expr.atoms(MatrixSymbol) if isinstance(expr, sp.Basic) else ():
+        if m.name in values:
+            shape = m.shape[:1] if s.is_vector(m) else m.shape
+            sizes.update((n, int(k)) for n, k in zip(shape, np.shape(values[m.name])) if isinstance(n, sp.Symbol))
+    return sizes
 
 
-def _evaluate_node(e: Any, ev: Any, values: dict[str, np.ndarray], dtype: np.dtype) -> Any:
+def _size(n: Any, sizes: dict[Any, int]) -> int:
+    return 1 if n == UNIT else int(sp.sympify(n).xreplace(sizes))
+
+
+def _evaluate_node(e: Any, ev: Any, values: dict[str, np.ndarray], dtype: np.dtype, sizes: dict[Any, int]) -> Any:
+    if e in sizes:
+        return dtype.type(sizes[e])
     if isinstance(e, (MatrixSymbol, sp.Symbol)):
         value = values[e.name]
         return value.reshape(-1, 1) if s.is_vector(e) else value
     if isinstance(e, sp.Number):
         return dtype.type(float(e))
     if isinstance(e, Identity):
-        return np.eye(_size(e.shape[0]), dtype=dtype)
+        return np.eye(_size(e.shape[0], sizes), dtype=dtype)
     if isinstance(e, OneMatrix):
-        return np.ones(tuple(_size(n) for n in e.shape), dtype=dtype)
+        return np.ones(tuple(_size(n, sizes) for n in e.shape), dtype=dtype)
     if isinstance(e, ZeroMatrix):
-        return np.zeros(tuple(_size(n) for n in e.shape), dtype=dtype)
+        return np.zeros(tuple(_size(n, sizes) for n in e.shape), dtype=dtype)
     if isinstance(e, Entry):
         return ev(e.arg)[0, 0]
     if isinstance(e, Diag):

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 Number = float | int
@@ -103,3 +103,21 @@ def depending(order: list[Node], names: set[str] | frozenset[str], stop: frozens
         if (node.op == "var" and node.name in names) or any(id(a) in found for a in node.args):
             found.add(id(node))
     return found
+
+
+def substitute(root: Node, target: Node, replacement: Node) -> Node:
+    """A copy of the tree with the node `target` (by identity) replaced; untouched parts are shared.
+
+    >>> x = Node("var", name="x"); e = Node("exp", (x,))
+    >>> [n.op for n in postorder(substitute(Node("sum", (e,)), e, Node("var", name="z")))]
+    ['var', 'sum']
+    """
+    made: dict[int, Node] = {}
+    for node in postorder(root):
+        if node is target:
+            made[id(node)] = replacement
+            continue
+        args = tuple(made[id(a)] for a in node.args)
+        changed = any(new is not old for new, old in zip(args, node.args))
+        made[id(node)] = replace(node, args=args) if changed else node
+    return made[id(root)]

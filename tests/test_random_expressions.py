@@ -562,3 +562,35 @@ def test_the_generator_reaches_every_operator_rank_pair_and_leaf():
     assert names == set(SHAPES)
     assert matmuls == {(2, 2), (2, 1), (1, 2), (1, 1)}
     assert broadcasts == {"scalar", "1-D", "size-1"}
+
+
+@settings(max_examples=60 if os.environ.get("CI") else 150, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
+@given(expr=expressions(), seed=st.integers(0, 2**32 - 1))
+def test_backward_chain_formulas_reproduce_the_engine(expr, seed):
+    """`--steps`: each node's adjoint, written in terms of the adjoints before it, evaluated on the engine's
+    node values and adjoints, gives the engine's adjoint of that node."""
+    from gradcalc.pipeline import run_eval
+    from gradcalc.values import Value
+
+    values = draw_values(seed)
+    probe = Probe()
+    with np.errstate(all="ignore"):
+        expr.fn(values, probe)
+    assume(probe.safe)
+    used = variable_names(parse(expr.text))
+    assume(used)
+    with np.errstate(all="ignore"):
+        result = run_eval(expr.text, values={n: Value(values[n], "test") for n in used}, steps=True)
+    env = {v.name: v.value for v in result.variables}
+    for step in result.steps:
+        env[step.label], env["d" + step.label] = step.value, step.autograd
+    for step in result.steps[1:]:
+        tree = parse(step.chain_syntax)
+        with np.errstate(all="ignore"):
+            _, tensors, _ = record(tree, {n: np.asarray(env[n]) for n in variable_names(tree)})
+        got = np.broadcast_to(tensors[id(tree)].value, step.autograd.shape)
+        assume(np.all(np.isfinite(step.autograd)) and np.all(np.abs(step.autograd) < HUGE))
+        atol = RTOL * max(1.0, float(np.max(np.abs(step.autograd))))
+        np.testing.assert_allclose(got, step.autograd, rtol=RTOL, atol=atol,
+                                   err_msg=f"{step.name} = {step.chain_syntax} in {expr.text}")
