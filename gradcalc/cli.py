@@ -133,7 +133,7 @@ def _non_scalar(expr: str, vjp: str | None, jacobian: bool, steps: bool, targets
 
 def _show_non_scalar(result: Any, as_json: bool, precision: int) -> NoReturn:
     """Print a `VjpResult` or `JacobianResult` (Rich or JSON) and exit as eval does."""
-    from gradcalc import render
+    from gradcalc import nonscalar_view as render
     from gradcalc.nonscalar import VjpResult
 
     is_vjp = isinstance(result, VjpResult)
@@ -244,7 +244,7 @@ def batch_command(
     if as_json:
         print(json.dumps(summary), flush=True)
     else:
-        from gradcalc.render import show_batch
+        from gradcalc.batch_view import show_batch
 
         show_batch(reports, summary["summary"], _console())
     raise typer.Exit(130 if interrupted else batch.exit_code(reports))

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -148,7 +147,12 @@ def _elide(indices: range, edge: int) -> list[int | None]:
     return [*indices[:edge], None, *indices[-edge:]]
 
 
-def _number(x: float) -> str:
+def number(x: float | None) -> str:
+    """A difference or size in 3 significant digits; a missing or non-finite one as nan.
+
+    >>> number(1.23456e-9), number(None)
+    ('1.23e-09', 'nan')
+    """
     return "nan" if x is None or not math.isfinite(x) else f"{x:.3g}"
 
 
@@ -199,12 +203,12 @@ def _show_gradient(g: Gradient, console: Any, precision: int, chain: tuple[str, 
     if chain:
         lines.append(("chain", f"∂f/∂{g.name} = {chain[0]}"))
     _show_lines(console, lines)
-    fd_note = f"finite differences ±{_number(g.fd_max_abs_diff)} (h {g.step:.1e})"
+    fd_note = f"finite differences ±{number(g.fd_max_abs_diff)} (h {g.step:.1e})"
     if g.untrusted:
         fd_note += f", {g.untrusted} entries at a kink"
     console.print(Text.assemble(
         (g.verdict, VERDICT_STYLE[g.verdict]),
-        f"  abs diff {_number(g.max_abs_diff)} · rel diff {_number(g.max_rel_diff)} · {fd_note}",
+        f"  abs diff {number(g.max_abs_diff)} · rel diff {number(g.max_rel_diff)} · {fd_note}",
     ))
 
 
@@ -226,8 +230,8 @@ def _show_steps(result: EvalResult, console: Any, precision: int) -> None:
         if step.name != "f":
             _show_pair(console, "engine (retain_grad)", step.autograd, "closed form", step.symbolic, precision)
         console.print(Text.assemble((step.verdict, VERDICT_STYLE[step.verdict]),
-                                    f"  abs diff {_number(step.max_abs_diff)} · finite differences "
-                                    f"±{_number(step.fd_max_abs_diff)}"))
+                                    f"  abs diff {number(step.max_abs_diff)} · finite differences "
+                                    f"±{number(step.fd_max_abs_diff)}"))
 
 
 def _show_lines(console: Any, lines: list[tuple[str, str]], left_style: str = "dim") -> None:
@@ -283,242 +287,3 @@ def show_ops(entries: list[Any], console: Any) -> None:
         rule = "; ".join(f"{k}: {v}" if k else v for k, v in e.derivative.items()) or "constant"
         table.add_row(e.name, ", ".join(spellings), e.shapes, rule, e.convention)
     console.print(table)
-
-
-OUTCOME_STYLE = {"passed": "green", "failed": "bold red", "timeout": "bold red", "error": "bold red"}
-
-
-def show_batch(reports: list[dict[str, Any]], summary: dict[str, Any], console: Any) -> None:
-    """The batch summary table, then the details of every case that did not pass, then one line of counts.
-
-    >>> import io, rich.console
-    >>> console = rich.console.Console(file=io.StringIO(), width=100)
-    >>> report = {"file": "s.toml", "case": "n", "expect": "equal", "verdict": "equal", "passed": True,
-    ...           "outcome": "passed", "seconds": 0.01, "gradients": {}}
-    >>> show_batch([report], {"passed": 1, "failed": 0, "errors": 0, "timeouts": 0, "seconds": 0.5,
-    ...                       "cases": 1, "selected": 1, "interrupted": False, "stopped_early": False}, console)
-    >>> console.file.getvalue().splitlines()[-1]
-    '1 passed, 0 failed in 0.50 s'
-    """
-    from rich.table import Table
-    from rich.text import Text
-
-    from gradcalc.batch import summary_line
-
-    table = Table(header_style="bold", show_edge=False, pad_edge=False)
-    table.add_column("case", no_wrap=True, overflow="ellipsis", max_width=max(20, console.width - 50))
-    for column, justify, width in (("verdict", "left", 9), ("expected", "left", 9), ("max diff", "right", 8),
-                                   ("time", "right", 6)):
-        table.add_column(column, justify=justify, no_wrap=True, min_width=width)
-    for r in reports:
-        shown = r.get("verdict") or r["outcome"]
-        table.add_row(f"{Path(r['file']).name}: {r['case'] or '(file)'}",
-                      Text(shown, style=OUTCOME_STYLE[r["outcome"]] if not r["passed"] else "green"),
-                      r["expect"] or "", _number(_max_diff(r)) if r.get("gradients") else "",
-                      f"{r['seconds']:.2f} s")
-    console.print(table)
-    for r in reports:
-        if not r["passed"]:
-            _show_failure(r, console, Text)
-    style = "bold green" if summary["passed"] == summary["selected"] else "bold red"
-    console.print(Text(summary_line(summary), style=style))
-
-
-def _max_diff(report: dict[str, Any]) -> float | None:
-    diffs = [g["max_abs_diff"] for g in report["gradients"].values()]
-    return None if None in diffs else max(diffs, default=0.0)
-
-
-def _show_failure(r: dict[str, Any], console: Any, text_type: Any) -> None:
-    console.print()
-    title = f"{r['outcome'].upper()} {r['file']}" + (f": {r['case']}" if r["case"] else "")
-    console.print(text_type(title, style="bold red"))
-    if "error" in r:
-        console.print(f"  {r['error']['message']}")
-    for failure in r.get("failures", []):
-        console.print(f"  {failure}")
-    for name, g in r.get("gradients", {}).items():
-        if g["verdict"] == "equal":
-            continue
-        console.print(text_type.assemble(f"  ∂f/∂{name}: ", (g["verdict"], VERDICT_STYLE[g["verdict"]]),
-                                          f"  formula {g['symbolic']['formula']}"))
-        for line in _worst_entries(g):
-            console.print(f"    {line}")
-
-
-def _worst_entries(g: dict[str, Any], count: int = 3) -> list[str]:
-    """The entries where autograd, the closed form and finite differences disagree most."""
-    auto, sym, fd = (np.array(v, dtype=np.float64) for v in
-                     (g["autograd"], g["symbolic"]["value"], g["finite_difference"]["value"]))
-    spread = np.nan_to_num(np.maximum(np.abs(auto - sym), np.abs(auto - fd)), nan=np.inf)
-    order = np.argsort(-spread, axis=None)[:count]
-    lines = []
-    for flat in order:
-        index = np.unravel_index(flat, auto.shape) if auto.ndim else ()
-        at = f"[{', '.join(map(str, index))}]" if auto.ndim else "value"
-        lines.append(f"{at}: autograd {auto[index]:.6g}, symbolic {sym[index]:.6g}, "
-                     f"finite differences {fd[index]:.6g}")
-    return lines
-
-
-# Non-scalar expressions (`eval --vjp`, `eval --jacobian`): views of `gradcalc.nonscalar`'s results.
-
-import typing  # noqa: E402
-
-if typing.TYPE_CHECKING:
-    from gradcalc.nonscalar import Jacobian, JacobianResult, VjpResult
-
-JACOBIAN_EDGE = 6  # rows and (at most) columns shown at each end of an elided Jacobian
-
-
-def vjp_json(vjp: VjpResult) -> dict[str, Any]:
-    """`eval --vjp --json`: the eval document of f = sum(v*(y)), with `expression` and `value` those of y.
-
-    >>> from gradcalc.nonscalar import run_vjp; from gradcalc.values import Value
-    >>> doc = vjp_json(run_vjp("2*x", Value(np.array([1.0, 0.1]), "inline")))
-    >>> doc["expression"], doc["vjp"]["expression"], doc["vjp"]["value"], doc["gradients"]["x"]["autograd"]
-    ('2*x', 'sum(v*(2*x))', [1.0, 0.1], [2.0, 0.2])
-    """
-    doc = to_json(vjp.result)
-    weights = {"weight": vjp.weight, "shape": list(vjp.weights.shape), "value": plain(vjp.weights),
-               "source": vjp.source, "expression": vjp.result.expression, "f": doc["value"]}
-    head = {"gradcalc": doc["gradcalc"], "expression": vjp.expression, "variables": doc["variables"],
-            "dtype": doc["dtype"], "value": plain(vjp.output), "vjp": weights}
-    return {**head, **{key: value for key, value in doc.items() if key not in head}}
-
-
-def jacobian_json(result: JacobianResult) -> dict[str, Any]:
-    """`eval --jacobian --json`: the output's value, and each variable's Jacobian with labels and verdict.
-
-    >>> from gradcalc.nonscalar import run_jacobian
-    >>> doc = jacobian_json(run_jacobian("2*x", shapes={"x": (2,)}))
-    >>> doc["jacobians"]["x"]["rows"], doc["jacobians"]["x"]["autograd"], doc["verdict"]
-    (['y[0]', 'y[1]'], [[2.0, 0.0], [0.0, 2.0]], 'equal')
-    """
-    return {
-        "gradcalc": __version__,
-        "expression": result.expression,
-        "variables": {v.name: {"shape": list(v.shape), "source": v.source, "default_shape": v.default_shape}
-                      for v in result.variables},
-        "dtype": result.dtype,
-        "value": plain(result.output),
-        "jacobians": {j.name: _jacobian_json(j, result.weight) for j in result.jacobians},
-        "tolerance": {"rtol": result.rtol, "atol": result.atol},
-        "notes": result.notes,
-        "verdict": result.verdict,
-    }
-
-
-def _jacobian_json(j: Jacobian, weight: str) -> dict[str, Any]:
-    return {
-        "shape": list(j.autograd.shape), "rows": j.rows, "columns": j.columns,
-        "autograd": plain(j.autograd),
-        "symbolic": {"formula": j.formula, "pretty": j.pretty, "latex": j.latex, "weight": weight,
-                     "value": plain(j.symbolic)},
-        "finite_difference": {"value": plain(j.finite_difference), "step": j.step,
-                              "max_abs_diff": plain(j.fd_max_abs_diff), "untrusted_entries": j.untrusted},
-        "max_abs_diff": plain(j.max_abs_diff),
-        "max_rel_diff": plain(j.max_rel_diff),
-        "verdict": j.verdict,
-    }
-
-
-def show_vjp(vjp: VjpResult, console: Any, precision: int = 4) -> None:
-    """The eval view of f = sum(v*(y)), under a line saying that its gradients are vᵀJ.
-
-    >>> import io, rich.console; from gradcalc.nonscalar import run_vjp; from gradcalc.values import Value
-    >>> console = rich.console.Console(file=io.StringIO(), width=100)
-    >>> show_vjp(run_vjp("2*x", Value(np.array([1.0, 0.1]), "inline")), console)
-    >>> console.file.getvalue().splitlines()[0]
-    'vector-Jacobian product vᵀJ of y = 2*x (2): the gradients of f = sum(v*y), with v from --vjp'
-    """
-    from rich.text import Text
-
-    v = vjp.weight
-    console.print(Text.assemble(("vector-Jacobian product ", "dim"), (f"{v}ᵀJ", "bold"),
-                                (f" of y = {vjp.expression.strip()} ({format_shape(vjp.output.shape)}): the "
-                                 f"gradients of f = sum({v}*y), with {v} from --vjp", "dim")))
-    show(vjp.result, console, precision)
-
-
-def show_jacobian(result: JacobianResult, console: Any, precision: int = 4) -> None:
-    """Each variable's Jacobian as a labelled table, tape beside closed form when the terminal is wide enough.
-
-    >>> import io, rich.console; from gradcalc.nonscalar import run_jacobian
-    >>> console = rich.console.Console(file=io.StringIO(), width=100)
-    >>> show_jacobian(run_jacobian("2*x", shapes={"x": (2,)}), console)
-    >>> text = console.file.getvalue(); "∂y/∂x  Jacobian 2x2" in text, text.count("y[1] 0.0000 2.0000")
-    (True, 2)
-    """
-    from rich.table import Table
-    from rich.text import Text
-
-    dtype_note = "" if result.dtype == "float64" else f"  ({result.dtype})"
-    console.print(Text.assemble(("gradcalc eval --jacobian  ", "dim"), (result.expression, "bold"),
-                                (dtype_note, "dim")))
-    header = Table(box=None, padding=(0, 2), show_header=True, header_style="dim")
-    for column in ("variable", "shape", "values"):
-        header.add_column(column)
-    for v in result.variables:
-        header.add_row(v.name, format_shape(v.shape) + (" (default)" if v.default_shape else ""), v.source)
-    console.print(header)
-    for note in result.notes:
-        console.print(Text(f"note: {note}", style="dim"))
-    console.print(Text.assemble("y = ", (result.expression.strip(), "bold"),
-                                f"  ({format_shape(result.output.shape)})"))
-    for j in result.jacobians:
-        console.print()
-        _show_jacobian(j, result.weight, console, precision)
-    console.print()
-    console.print(Text.assemble("verdict: ", (result.verdict, VERDICT_STYLE[result.verdict])))
-
-
-def _show_jacobian(j: Jacobian, weight: str, console: Any, precision: int) -> None:
-    from rich.text import Text
-
-    m, n = j.autograd.shape
-    console.print(Text.assemble((f"∂y/∂{j.name}", "bold cyan"), f"  Jacobian {m}x{n}: J[i, j] = ∂y_i/∂{j.name}_j"))
-    blocks = [_labelled_block(title, a, j.rows, j.columns, precision, console.width)
-              for title, a in (("autograd (tape)", j.autograd), (f"symbolic (VJP at one-hot {weight})", j.symbolic))]
-    if sum(len(b[0]) for b in blocks) + len(GAP) <= console.width:
-        blocks = [[GAP.join(lines) for lines in zip(*blocks)]]
-    for lines in blocks:
-        console.print(Text(lines[0], style="dim"))
-        for line in lines[1:]:
-            console.print(line, overflow="ellipsis", no_wrap=True, highlight=False)
-    console.print(Text.assemble(("formula  ", "dim"), j.formula, (f"   (row i: {weight} = one-hot at y_i)", "dim")))
-    console.print(Text.assemble(("         ", "dim"), j.pretty))
-    fd_note = f"finite differences ±{_number(j.fd_max_abs_diff)} (h {j.step:.1e})"
-    if j.untrusted:
-        fd_note += f", {j.untrusted} entries at a kink"
-    console.print(Text.assemble((j.verdict, VERDICT_STYLE[j.verdict]),
-                                f"  abs diff {_number(j.max_abs_diff)} · rel diff {_number(j.max_rel_diff)} · "
-                                f"{fd_note}"))
-
-
-def _labelled_block(title: str, a: np.ndarray, rows: list[str], columns: list[str], precision: int,
-                    width: int) -> list[str]:
-    """A titled matrix with row and column labels, as lines of equal width; middle rows and columns elided."""
-    shown_rows = _ends(len(rows), JACOBIAN_EDGE)
-    for keep in range(JACOBIAN_EDGE, 0, -1):  # fewer columns until a line fits
-        shown_cols = _ends(len(columns), keep)
-        cells = format_matrix(a[np.ix_([i for i in shown_rows if i is not None],
-                                       [j for j in shown_cols if j is not None])], precision)
-        table = [["", *(columns[j] if j is not None else "…" for j in shown_cols)]]
-        numbers = iter(cells)
-        for i in shown_rows:
-            entries = iter(next(numbers) if i is not None else [])
-            table.append([rows[i] if i is not None else "⋮",
-                          *("" if i is None else "…" if j is None else next(entries) for j in shown_cols)])
-        widths = [max(len(row[c]) for row in table) for c in range(len(table[0]))]
-        lines = [" ".join(cell.ljust(w) if c == 0 else cell.rjust(w) for c, (cell, w) in enumerate(zip(row, widths)))
-                 for row in table]
-        if len(lines[0]) <= width:
-            break
-    span = max(len(title), len(lines[0]))
-    return [title.ljust(span), *(line.ljust(span) for line in lines)]
-
-
-def _ends(n: int, edge: int) -> list[int | None]:
-    """All of range(n), or `edge` indices at each end with None between."""
-    return list(range(n)) if n <= 2 * edge else [*range(edge), None, *range(n - edge, n)]
