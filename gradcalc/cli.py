@@ -60,6 +60,8 @@ def evaluate_command(
                                       "y.backward(v)."),
     jacobian: bool = typer.Option(False, "--jacobian", help="Show the whole Jacobian of a non-scalar EXPR (at "
                                                             "most 4096 entries per variable)."),
+    max_elements: int = typer.Option(20_000_000, "--max-elements", help="Refuse expressions whose values hold "
+                                                                        "more numbers than this in all."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     rtol: Optional[float] = typer.Option(None, "--rtol", help="Relative tolerance (default 1e-7)."),
     atol: Optional[float] = typer.Option(None, "--atol", help="Absolute tolerance (default 1e-9 x gradient scale)."),
@@ -94,7 +96,7 @@ def evaluate_command(
                                  rtol=rtol, atol=atol, values=values, rng=rng, dtype=dtype)
         else:
             result = run_eval(expr, wrt=wrt or None, shapes=shapes, seed=seed, rtol=rtol, atol=atol,
-                              values=values, rng=rng, dtype=dtype, steps=steps)
+                              values=values, rng=rng, dtype=dtype, steps=steps, max_elements=max_elements)
             save_gradients(result, targets)
     except Exception as err:  # noqa: BLE001 - every failure becomes one line and an exit code
         fail(err, as_json, debug)

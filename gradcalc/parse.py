@@ -26,6 +26,8 @@ from gradcalc.ops import function_names, method_names
 from gradcalc.tree import Node
 
 PREFIXES = ("np", "numpy", "torch", "t", "F", "torch.nn.functional")
+MAX_LENGTH = 10_000  # characters in an expression
+MAX_DEPTH = 150  # levels of nesting (calls, operators, parentheses) in an expression
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
 _UNOPS = {ast.USub: "-", ast.UAdd: "+"}
@@ -42,14 +44,40 @@ def parse(text: str) -> Node:
     """
     if not text.strip():
         raise ParseError("empty expression; try e.g. 'sum((X@W - Y)**2)'", position=0, source=text)
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"the expression is {len(text):,} characters long; gradcalc reads at most {MAX_LENGTH:,} "
+                         "(name repeated parts once, e.g. with --value, or split the expression)",
+                         position=MAX_LENGTH, source=text)
     _check_characters(text)
     indent = len(text) - len(text.lstrip())
     try:
         body = ast.parse(text[indent:], mode="eval").body
     except SyntaxError as err:
-        raise ParseError(f"syntax error: {err.msg}", position=_syntax_position(text, indent, err),
-                         source=text) from None
-    return _Visitor(text, indent).visit(body)
+        position = _syntax_position(text, indent, err)
+        if "too many nested" in err.msg:  # Python's own limit on parentheses
+            raise _too_deep(text, position) from None
+        raise ParseError(f"syntax error: {err.msg}", position=position, source=text) from None
+    except (RecursionError, MemoryError):
+        raise _too_deep(text, 0) from None
+    visitor = _Visitor(text, indent)
+    _check_depth(body, visitor)
+    return visitor.visit(body)
+
+
+def _too_deep(text: str, position: int) -> ParseError:
+    return ParseError(f"the expression nests more than {MAX_DEPTH} levels deep (calls, operators and "
+                      "parentheses); split it into smaller expressions", position=position, source=text)
+
+
+def _check_depth(body: ast.AST, visitor: _Visitor) -> None:
+    """Refuse nesting deeper than MAX_DEPTH, pointing at the first node beyond it (no recursion)."""
+    stack = [(body, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _too_deep(visitor.text, visitor.span(node)[0])
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node)
+                     if isinstance(child, ast.expr))
 
 
 def _check_characters(text: str) -> None:

@@ -11,6 +11,7 @@ JSON view both render.
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,9 @@ from gradcalc.parse import parse
 from gradcalc.shapes import ShapeInfo, format_shape, infer
 from gradcalc.tree import Node, variable_names
 from gradcalc.values import Value
+
+#: The most numbers all of an expression's values may hold together (--max-elements raises it).
+MAX_ELEMENTS = 20_000_000
 
 
 @dataclass
@@ -63,6 +67,7 @@ class Gradient:
     max_abs_diff: float
     max_rel_diff: float
     fd_max_abs_diff: float
+    fd_checked: int  # entries finite differences computed (a sample for a big variable; the others are NaN)
     verdict: str
 
 
@@ -91,7 +96,7 @@ class EvalResult:
 def run_eval(expression: str, wrt: list[str] | None = None, shapes: dict[str, tuple[int, ...]] | None = None,
              seed: int = 0, rtol: float | None = None, atol: float | None = None,
              values: dict[str, Value] | None = None, rng: str = "numpy", dtype: str = "float64",
-             steps: bool = False) -> EvalResult:
+             steps: bool = False, max_elements: int = MAX_ELEMENTS) -> EvalResult:
     """Evaluate an expression and its gradients three ways, and judge them.
 
     `values` are given values (`--value`), which fix their variables' shapes;
@@ -112,7 +117,7 @@ def run_eval(expression: str, wrt: list[str] | None = None, shapes: dict[str, tu
     if dtype not in check.DEFAULT_TOLERANCES:
         raise InputError(f"--dtype {dtype}: not supported; use float64 or float32")
     given = dict(values or {})
-    tree, info, wrt = _prepare(expression, wrt, shapes, given)
+    tree, info, wrt = _prepare(expression, wrt, shapes, given, max_elements=max_elements)
     drawn = {**draw(tree, info.variables, seed, rng, skip=given), **given}
     notes = info.notes + _domain_notes(tree, given, rng)
     values = {name: np.asarray(drawn[name].value, dtype=dtype) for name in variable_names(tree)}
@@ -120,8 +125,12 @@ def run_eval(expression: str, wrt: list[str] | None = None, shapes: dict[str, tu
     with np.errstate(all="ignore"):  # NaN and inf are reported by the verdict, not as warnings
         tape, tensors, leaves = record(tree, values, set(wrt), dtype)
         root = tensors[id(tree)]
+        singular = _singular_notes(tree, tensors, expression, dtype)
         grads = tape.backward(root)
         derived = derive(expression, tree, info, wrt)
+        if any(d.rushed for d in derived.values()):
+            notes.append(f"symbolic simplification ran past its {SIMPLIFY_BUDGET:g} s budget, so the closed form is "
+                         "shown as derived, without merging like terms (it is still exact)")
         gradients = []
         for name in wrt:
             auto = grads[leaves[name].index]
@@ -136,9 +145,38 @@ def run_eval(expression: str, wrt: list[str] | None = None, shapes: dict[str, tu
             chain = backward_chain(tree, info, wrt, values, forward, engine, rtol, atol, dtype)
     variables = [Variable(name, info.variables[name], values[name], drawn[name].source,
                           name in info.defaulted) for name in variable_names(tree)]
+    if singular:
+        for g in gradients:
+            g.verdict = "undefined"  # the derivative does not exist at a singular matrix, whatever numbers came out
     return EvalResult(expression, variables, float(np.sum(root.value)), gradients,
                       check.worst([g.verdict for g in gradients] + [s.verdict for s in chain[0]]), rtol, atol,
-                      notes=notes, dtype=dtype, steps=chain[0], chains=chain[1])
+                      notes=notes + singular, dtype=dtype, steps=chain[0], chains=chain[1])
+
+
+def _singular_notes(tree: Node, tensors: dict[int, Any], expression: str, dtype: str) -> list[str]:
+    """A note for each inv/det/logdet whose matrix is singular to working precision.
+
+    >>> from gradcalc.values import Value
+    >>> a, b = Value(np.array([[1.0], [0.0]]), "inline"), Value(np.array([[1.0, 0.0]]), "inline")
+    >>> run_eval("logdet(A@B)", values={"A": a, "B": b}).notes
+    ['logdet(A@B): the matrix is singular (condition number inf), so the gradient is not defined there']
+    """
+    from gradcalc.tree import postorder
+
+    notes = []
+    for node in postorder(tree):
+        if node.op not in ("inv", "det", "logdet"):
+            continue
+        matrix = np.asarray(tensors[id(node.args[0])].value, dtype=np.float64)
+        if not np.all(np.isfinite(matrix)):
+            continue
+        cond = float(np.linalg.cond(matrix)) if matrix.size else 1.0
+        if not cond < 1 / np.finfo(dtype).eps:
+            start, end = node.span
+            text = expression[start:end] if end > start else node.op
+            notes.append(f"{text}: the matrix is singular (condition number {cond:.1e}), so the gradient is not "
+                         "defined there" + (" (PyTorch would return the adjugate)" if node.op == "det" else ""))
+    return notes
 
 
 def _domain_notes(tree: Node, given: dict[str, Value], rng: str) -> list[str]:
@@ -153,8 +191,38 @@ def _domain_notes(tree: Node, given: dict[str, Value], rng: str) -> list[str]:
             f"are; pass --value {name}=... or use the default --rng numpy" for name, d in wanted.items()]
 
 
+def check_size(tree: Node, info: ShapeInfo, limit: int = MAX_ELEMENTS) -> None:
+    """Refuse an expression whose values would hold more than `limit` numbers, saying how much memory they need.
+
+    >>> from gradcalc.parse import parse
+    >>> tree = parse("sum(X@W)")
+    >>> check_size(tree, infer(tree, {"X": (1000, 1000), "W": (1000, 1000)}), limit=2_000_000)
+    Traceback (most recent call last):
+    ...
+    gradcalc.errors.InputError: the values of this expression hold 3,000,001 numbers (about 48 MB with their gradients), above the limit of 2,000,000; raise it with --max-elements 4000000 if the machine has the memory
+    """
+    from gradcalc.tree import postorder
+
+    total = sum(math.prod(info.of(node)) for node in postorder(tree) if node.op != "const")
+    if total > limit:
+        memory = total * 8 * 2  # float64 values and their gradients
+        suggest = 10 ** len(str(total)) // 10 * (int(str(total)[0]) + 1)
+        raise InputError(f"the values of this expression hold {total:,} numbers (about {_bytes(memory)} with their "
+                         f"gradients), above the limit of {limit:,}; raise it with --max-elements {suggest} if the "
+                         "machine has the memory")
+
+
+def _bytes(n: int) -> str:
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}"
+        n /= 1000
+    return ""
+
+
 def _prepare(expression: str, wrt: list[str] | None, shapes: dict[str, tuple[int, ...]] | None,
-             given: dict[str, Value], scalar: bool = True) -> tuple[Node, ShapeInfo, list[str]]:
+             given: dict[str, Value], scalar: bool = True, max_elements: int = MAX_ELEMENTS
+             ) -> tuple[Node, ShapeInfo, list[str]]:
     """Parse, check the names, infer shapes, and (with `scalar`) insist on a scalar (or 1x1) expression.
 
     `scalar=False` (for `--vjp` and `--jacobian`) infers the shapes without
@@ -178,6 +246,7 @@ def _prepare(expression: str, wrt: list[str] | None, shapes: dict[str, tuple[int
                              f"{format_shape(value.value.shape)}; a value fixes the shape, so drop the --shape")
         fixed[name] = value.value.shape
     info = infer(tree, fixed, expression, scalar=scalar)
+    check_size(tree, info, max_elements)
     out_shape = info.of(tree)
     if scalar and out_shape not in ((), (1, 1)):
         raise ShapeError(
@@ -203,8 +272,11 @@ class Derivation:
     latex: str
     shared: list[tuple[str, str]]
     compact: str
+    rushed: bool = False  # the simplification budget ran out: the formula is correct but not simplified
 
 
+#: Seconds of symbolic simplification per derivation; then the formula is kept as it stands (still correct).
+SIMPLIFY_BUDGET = 5.0
 _DERIVED: dict[tuple[Any, ...], dict[str, Derivation]] = {}
 
 
@@ -217,17 +289,23 @@ def derive(expression: str, tree: Node, info: ShapeInfo, wrt: list[str]) -> dict
 
     rules = tuple(id(OPS[n.op]) for n in postorder(tree) if n.op in OPS)  # the very rules used, should they change
     key = (expression.strip(), tuple(sorted(info.variables.items())), tuple(wrt), rules)
-    if key not in _DERIVED:
+    if key in _DERIVED:
+        return _DERIVED[key]
+    from gradcalc.matalg import time_budget
+
+    with time_budget(SIMPLIFY_BUDGET) as ran_out:
+        formulas = symbolic.gradients(tree, info, wrt)
+    derived = {}
+    for name, formula in formulas.items():
+        definitions, compact = cse.shared(formula, taken=set(info.variables))
+        derived[name] = Derivation(formula, printing.syntax(formula), printing.pretty(formula),
+                                   printing.latex(formula), [(n, printing.syntax(d)) for n, d in definitions],
+                                   printing.syntax(compact), ran_out())
+    if not ran_out():  # a rushed derivation is not kept: the next run may have the time
         if len(_DERIVED) > 256:
             _DERIVED.clear()
-        derived = {}
-        for name, formula in symbolic.gradients(tree, info, wrt).items():
-            definitions, compact = cse.shared(formula, taken=set(info.variables))
-            derived[name] = Derivation(formula, printing.syntax(formula), printing.pretty(formula),
-                                       printing.latex(formula), [(n, printing.syntax(d)) for n, d in definitions],
-                                       printing.syntax(compact))
         _DERIVED[key] = derived
-    return _DERIVED[key]
+    return derived
 
 
 def _judge(tree: Node, values: dict[str, np.ndarray], name: str, auto: np.ndarray, derived: Derivation,
@@ -244,7 +322,8 @@ def _judge(tree: Node, values: dict[str, np.ndarray], name: str, auto: np.ndarra
         formula=derived.syntax, pretty=derived.pretty, latex=derived.latex,
         symbolic=sym, shared=derived.shared, compact=derived.compact,
         finite_difference=fd.value, step=fd.step, untrusted=int(fd.untrusted.sum()),
-        max_abs_diff=abs_diff, max_rel_diff=rel_diff, fd_max_abs_diff=check.compare(auto, fd.value)[0],
+        max_abs_diff=abs_diff, max_rel_diff=rel_diff, fd_max_abs_diff=check.fd_difference(auto, fd),
+        fd_checked=int(fd.mask.sum()),
         verdict=check.verdict(auto, sym, fd, rtol, atol, dtype),
     )
 

@@ -94,7 +94,8 @@ def _gradient_json(g: Gradient) -> dict[str, Any]:
         "symbolic": {"formula": g.formula, "pretty": g.pretty, "latex": g.latex, "value": plain(g.symbolic),
                      "shared": {"where": [{"name": n, "formula": f} for n, f in g.shared], "formula": g.compact}},
         "finite_difference": {"value": plain(g.finite_difference), "step": g.step,
-                              "max_abs_diff": plain(g.fd_max_abs_diff), "untrusted_entries": g.untrusted},
+                              "max_abs_diff": plain(g.fd_max_abs_diff), "untrusted_entries": g.untrusted,
+                              "checked_entries": g.fd_checked},
         "max_abs_diff": plain(g.max_abs_diff),
         "max_rel_diff": plain(g.max_rel_diff),
         "verdict": g.verdict,
@@ -204,6 +205,8 @@ def _show_gradient(g: Gradient, console: Any, precision: int, chain: tuple[str, 
         lines.append(("chain", f"∂f/∂{g.name} = {chain[0]}"))
     _show_lines(console, lines)
     fd_note = f"finite differences ±{number(g.fd_max_abs_diff)} (h {g.step:.1e})"
+    if g.fd_checked < g.autograd.size:
+        fd_note += f" on {g.fd_checked} of {g.autograd.size} entries"
     if g.untrusted:
         fd_note += f", {g.untrusted} entries at a kink"
     console.print(Text.assemble(

@@ -101,7 +101,7 @@ def backward_chain(root: Node, info: ShapeInfo, wrt: list[str], values: dict[str
             chain=_pretty(adjoint, labels), chain_syntax=printing.syntax(adjoint),
             formula=printing.syntax(expanded[id(node)]), pretty=printing.pretty(expanded[id(node)]),
             shape=info.of(node), value=forward[id(node)], autograd=auto, symbolic=sym, finite_difference=fd.value,
-            max_abs_diff=abs_diff, fd_max_abs_diff=check.compare(auto, fd.value)[0],
+            max_abs_diff=abs_diff, fd_max_abs_diff=check.fd_difference(auto, fd),
             verdict=check.verdict(auto, sym, fd, rtol, atol, dtype)))
     leaves = {name: (_pretty(g, labels), printing.syntax(g)) for name, g in chain.items() if isinstance(name, str)}
     return steps, leaves
