@@ -184,8 +184,8 @@ def timed(funcs: dict[str, Callable[[], Any]], rounds: int, inner: int) -> dict[
         f()
     times: dict[str, list[float]] = {name: [] for name in funcs}
     for _ in range(rounds):
+        gc.collect()
         for name, f in funcs.items():
-            gc.collect()
             gc.disable()
             start = time.perf_counter()
             for _ in range(inner):

@@ -365,8 +365,9 @@ def fail(err: BaseException, as_json: bool, debug: bool) -> NoReturn:
             EXIT_INTERNAL
     position = getattr(err, "position", None)
     source = getattr(err, "source", None)
-    if source is not None and position is not None and "\n" not in source:
-        sys.stderr.write(f"  {source}\n  {' ' * position}^\n")
+    shown = None if source is None else source.replace("\t", " ")  # a tab would shift the caret
+    if shown is not None and position is not None and shown.isprintable():  # no line breaks, no escapes
+        sys.stderr.write(f"  {shown}\n  {' ' * position}^\n")
     sys.stderr.write(f"gradcalc: error: {message}\n")
     if as_json:
         body: dict[str, Any] = {"kind": kind, "message": message}

@@ -39,18 +39,21 @@ def time_budget(seconds: float) -> Iterator[Callable[[], bool]]:
     ...     print(sum_terms(X, X), ran_out())
     X + X True
     """
-    previous = _deadline[0]
+    previous = _deadline[0], _rushed[0]
     _deadline[0], _rushed[0] = time.monotonic() + seconds, False
+    ran_out = [False]
     try:
-        yield lambda: _rushed[0]
+        yield lambda: ran_out[0] or _rushed[0]
     finally:
-        _deadline[0] = previous
+        ran_out[0] = _rushed[0]
+        _deadline[0], _rushed[0] = previous
 
 
 def _out_of_time() -> bool:
     if time.monotonic() > _deadline[0]:
         _rushed[0] = True
-    return _rushed[0]
+        return True
+    return False
 
 
 def is_zero(e: Expr) -> bool:

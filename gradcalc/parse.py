@@ -18,6 +18,7 @@ import ast
 import difflib
 import math
 import re
+import sys
 from typing import Any
 
 from gradcalc.errors import ParseError
@@ -216,7 +217,7 @@ class _Visitor:
     def number(self, value: ast.AST, op: Op, param: Param) -> float | int:
         """A constant parameter: a number, possibly written as an arithmetic of numbers."""
         number = _fold(self.visit(value))
-        real = isinstance(number, (int, float)) and math.isfinite(number)
+        real = isinstance(number, (int, float)) and abs(number) <= sys.float_info.max  # 10**400: no OverflowError
         whole = real and number == int(number) and (param.kind == "axis" or number >= 1)
         if not real or (param.kind != "number" and not whole):
             kind = {"number": "a number", "size": "a positive integer", "axis": "an integer"}[param.kind]

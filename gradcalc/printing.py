@@ -134,6 +134,10 @@ def _number(n: Any, style: Style) -> str:
     return repr(float(n))
 
 
+# id(style) -> (style, {expression: (text, precedence)}); holding the style keeps its id from being reused
+_PRINTED: dict[int, tuple[Style, dict[Any, tuple[str, int]]]] = {}
+
+
 class _Printer:
     def __init__(self, style: Style) -> None:
         self.style = style
@@ -146,6 +150,20 @@ class _Printer:
         return text if prec >= at_least else self.style.paren.format(text)
 
     def show(self, e: Any) -> tuple[str, int]:
+        """(text, precedence), each sub-expression printed once: deep formulas share large parts."""
+        memo = _PRINTED.get(id(self.style))
+        if memo is None:
+            if len(_PRINTED) > 64:
+                _PRINTED.clear()
+            memo = _PRINTED[id(self.style)] = (self.style, {})
+        printed = memo[1].get(e)
+        if printed is None:
+            if len(memo[1]) > 100_000:
+                memo[1].clear()
+            printed = memo[1][e] = self._show(e)
+        return printed
+
+    def _show(self, e: Any) -> tuple[str, int]:
         st = self.style
         if isinstance(e, (MatrixSymbol, sp.Symbol)):
             return str(e.name), ATOM

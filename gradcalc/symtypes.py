@@ -59,8 +59,11 @@ class Elementwise(MatrixExpr):
 
     @property
     def shape(self) -> tuple[Any, Any]:
-        """The shape of the matrix operands."""
-        return next(o.shape for o in self.operands if is_matrix(o))
+        """The shape of the matrix operands (kept: SymPy asks for it again and again down deep formulas)."""
+        shape = self.__dict__.get("_shape")
+        if shape is None:
+            shape = self.__dict__["_shape"] = next(o.shape for o in self.operands if is_matrix(o))
+        return shape
 
     def _entry(self, i: Any, j: Any, **kwargs: Any) -> Expr:
         entries = tuple(o[i, j] if is_matrix(o) else o for o in self.operands)
