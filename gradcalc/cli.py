@@ -338,9 +338,8 @@ def _check_tolerances(rtol: float | None, atol: float | None) -> None:
 def _console() -> Any:
     from rich.console import Console
 
-    if os.environ.get("NO_COLOR"):  # plain text: no colour and no bold/dim either
-        return Console(highlight=False, color_system=None)
-    return Console(highlight=False)
+    plain = {"color_system": None} if os.environ.get("NO_COLOR") else {}  # no colour and no bold/dim either
+    return Console(highlight=False, markup=False, emoji=False, **plain)  # formulas are text, never markup
 
 
 def fail(err: BaseException, as_json: bool, debug: bool) -> NoReturn:
