@@ -8,6 +8,7 @@ for W's alone), at (n, k, m) = (10, 4, 4), (256, 256, 256),
 
 - `numpy`            hand-written NumPy, each array once, in place where safe
                      (`bench/headline.py`) — the reference every ratio is to;
+- `numpy-dot`        the same with `np.dot` for `@`, as gradcalc multiplies matrices;
 - `gradcalc`         gradcalc's tape as a library (`Tape`, `Tensor` operators);
 - `gradcalc-record`  the tape fed by the parsed tree, as `gradcalc eval` runs it;
 - `autograd`, `torch`  HIPS autograd and PyTorch eager on the CPU, when installed.
@@ -16,16 +17,22 @@ Every implementation runs in its own worker process per size, so each one's
 peak resident memory (VmHWM) is its own; the workers are timed in
 alternation, round by round (machine noise hits all alike), and `x numpy`
 is the median over the rounds of the ratio to NumPy's time in the same
-round. A sample is one call (the two big sizes) or the mean of many (the
-small ones), after a warm-up call. Memory: the peak resident size, its
+round; `x best` is the best (smallest) sample over NumPy's best, which
+noise from other processes on a shared machine can only make slower. A
+sample is one call (the two big sizes) or the mean of many (the
+small ones), after a warm-up call; a pause after each sample lets the
+threads that BLAS and OpenMP keep spinning after a call go to sleep, so
+they do not slow the next worker down. Memory: the peak resident size, its
 ratio to the NumPy process's, and the peak above the resident size before
 the inputs were made as a ratio to the forward's own arrays (X, W, Y, X@W,
 relu(X@W), relu(X@W) - Y: n·k + k·m + 4·n·m doubles). BLAS and PyTorch use
-2 threads (`OPENBLAS_NUM_THREADS`, `OMP_NUM_THREADS`, `MKL_NUM_THREADS`,
-`torch.set_num_threads`); NumPy's elementwise loops are single-threaded.
+2 threads, one per core (`--threads`: `OPENBLAS_NUM_THREADS`, `OMP_NUM_THREADS`,
+`MKL_NUM_THREADS`, `torch.set_num_threads`); NumPy's elementwise loops are
+single-threaded. On a shared machine, `--threads 1` keeps a busy core from
+stalling every matrix product (the load average is printed before and after).
 All engines are first checked to agree at the two small sizes.
 
-    python bench/engine.py [--quick] [--wrt all|W] [--impl NAME]... [--size N,K,M]...
+    python bench/engine.py [--quick] [--threads 2] [--wrt all|W] [--impl NAME]... [--size N,K,M]...
 
 `--quick` skips (4096, 2048, 2048). The full run takes about two minutes.
 """
@@ -44,7 +51,7 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 THREADS = {"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}
 SIZES = [(10, 4, 4), (256, 256, 256), (2048, 1024, 1024), (4096, 2048, 2048)]
-ORDER = ["numpy", "gradcalc", "gradcalc-record", "autograd", "torch"]
+ORDER = ["numpy", "numpy-dot", "gradcalc", "gradcalc-record", "autograd", "torch"]
 
 
 def memory() -> dict[str, int]:
@@ -71,7 +78,7 @@ def worker(name: str, n: int, k: int, m: int, wrt: str, inner: int) -> None:
     if name == "torch":
         import torch
 
-        torch.set_num_threads(int(THREADS["OMP_NUM_THREADS"]))
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     prepare, run = impl
     start = memory()["VmRSS"]
     args = prepare(*inputs(n, k, m))
@@ -92,7 +99,7 @@ def plan(size: tuple[int, int, int]) -> tuple[int, int]:
         return 500, 15
     if work <= 10**8:
         return 20, 15
-    return 1, (9 if work <= 10**10 else 5)
+    return 1, (7 if work <= 10**10 else 5)
 
 
 def measure(names: list[str], size: tuple[int, int, int], wrt: str) -> dict[str, dict[str, Any]]:
@@ -109,6 +116,7 @@ def measure(names: list[str], size: tuple[int, int, int], wrt: str) -> dict[str,
             p.stdin.write("run\n")  # type: ignore[union-attr]
             p.stdin.flush()  # type: ignore[union-attr]
             samples[name].append(float(p.stdout.readline()))  # type: ignore[union-attr]
+            time.sleep(0.3 if inner == 1 else 0.05)  # let the BLAS and OpenMP threads that spin after a call settle
     found = {}
     for name, p in procs.items():
         if name in ready:
@@ -146,14 +154,17 @@ def table(size: tuple[int, int, int], found: dict[str, dict[str, Any]]) -> list[
     lines = []
     for name, r in found.items():
         ratio = statistics.median(t / b for t, b in zip(r["samples"], base["samples"]))
+        best = min(r["samples"]) / min(base["samples"])
         above = r["peak"] - r["start"]
         lines.append(f"{str(size):<18} {name:<16} {_time(statistics.median(r['samples'])):>10} {ratio:>8.2f} "
+                     f"{_time(min(r['samples'])):>10} {best:>7.2f} "
                      f"{r['peak'] / mib:>6.0f} MiB {r['peak'] / base['peak']:>8.2f} {above / mib:>13.0f} MiB "
                      f"{above / forward_bytes(*size):>13.2f}")
     return lines
 
 
-HEADER = (f"{'size (n,k,m)':<18} {'impl':<16} {'median':>10} {'x numpy':>8} {'peak RSS':>10} {'x numpy':>8} "
+HEADER = (f"{'size (n,k,m)':<18} {'impl':<16} {'median':>10} {'x numpy':>8} {'best':>10} {'x best':>7} "
+          f"{'peak RSS':>10} {'x numpy':>8} "
           f"{'peak above start':>17} {'x fwd arrays':>13}")
 
 
@@ -168,12 +179,14 @@ def main() -> None:
     parser.add_argument("--wrt", choices=["all", "W"], default="all")
     parser.add_argument("--impl", action="append", choices=ORDER, help="only these (numpy is always run)")
     parser.add_argument("--size", action="append", help="only this size, e.g. 2048,1024,1024")
+    parser.add_argument("--threads", type=int, default=2, help="BLAS and PyTorch threads (default 2, the cores)")
     parser.add_argument("--worker", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         name, n, k, m, wrt, inner = args.worker
         worker(name, int(n), int(k), int(m), wrt, int(inner))
         return
+    THREADS.update({key: str(args.threads) for key in THREADS})
     check_agreement(args.wrt)
     names = [n for n in ORDER if n == "numpy" or not args.impl or n in args.impl]
     sizes = [tuple(int(d) for d in s.split(",")) for s in args.size] if args.size else SIZES
@@ -184,7 +197,7 @@ def main() -> None:
     for size in sizes:
         print("\n".join(table(size, measure(names, size, args.wrt))), flush=True)
     print(f"(load average after: {os.getloadavg()[0]:.2f}; x numpy: median over rounds of the ratio to the NumPy "
-          "sample of the same round)")
+          "sample of the same round; x best: best sample over NumPy's best)")
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ microseconds per op (the whole forward + backward divided by 1000):
 
 Then the headline loss sum((relu(X@W)-Y)**2) at (n, k, m) = (10, 4, 4),
 forward + backward with respect to W, X and Y, in microseconds, beside
-hand-written NumPy doing the same (`bench/headline.py`); `gradcalc record`
-is the tape fed by the parsed tree, as `gradcalc eval` runs it.
+hand-written NumPy doing the same (`bench/headline.py`; `numpy-dot` uses
+`np.dot` for `@`, as gradcalc does); `gradcalc-record` is the tape fed by the
+parsed tree, as `gradcalc eval` runs it.
 
 Implementations alternate round by round (machine noise hits all alike);
 each figure is the median over the rounds; the garbage collector is off
@@ -169,7 +170,7 @@ def headline(wrt: str = "all") -> dict[str, Callable[[], Any]]:
     """The headline loss at 10x4x4 per engine, inputs prepared once."""
     X, W, Y = inputs(10, 4, 4)
     found = {}
-    for name in ("numpy", "gradcalc", "gradcalc-record", "autograd", "torch"):
+    for name in ("numpy", "numpy-dot", "gradcalc", "gradcalc-record", "autograd", "torch"):
         impl = IMPLS[name](wrt)
         if impl is not None:
             prepare, run = impl

@@ -150,8 +150,15 @@ def _build(table: dict[str, Any], path: Path | None) -> Case:
     if not isinstance(tolerance, (int, float)) or not tolerance >= 0:
         raise InputError(f"check.tolerance = {tolerance!r}: must be a non-negative number, e.g. 1e-4")
     wrt = _typed(table, "wrt", list, None)
+    if isinstance(wrt, list) and not all(isinstance(name, str) for name in wrt):
+        raise InputError(f"wrt = {wrt!r}: must be a list of names")
+    for key in ("rtol", "atol"):
+        if not 0 <= _typed(table, key, float, 0) < float("inf"):
+            raise InputError(f"{key} = {table[key]!r}: must be a non-negative number, e.g. 1e-6")
+    if _typed(table, "rng", str, "numpy") not in ("numpy", "torch"):
+        raise InputError(f"rng = {table['rng']!r}: must be numpy or torch")
     base = path.parent if path else None
-    values = {name: load(name, v if isinstance(v, str) else json.dumps(v), base=base)
+    values = {name: load(name, v if isinstance(v, str) else json.dumps(v, default=str), base=base)
               for name, v in _typed(table, "value", dict, {}).items()}
     return Case(
         name=table["name"], expr=table["expr"], expect=table["expect"],
@@ -229,7 +236,7 @@ def _target(target: str, gradients: dict[str, Any]) -> tuple[str, tuple[Any, ...
     index = () if inside is None else tuple(_index_part(p, target) for p in inside.split(","))
     try:
         gradients[name].autograd[index]
-    except IndexError as err:
+    except (IndexError, ValueError) as err:  # ValueError: a slice step of 0
         raise InputError(f"check key {target!r}: {err} (the gradient is {gradients[name].autograd.shape})") from None
     return name, index
 

@@ -367,6 +367,7 @@ def fail(err: BaseException, as_json: bool, debug: bool) -> NoReturn:
     shown = None if source is None else source.replace("\t", " ")  # a tab would shift the caret
     if shown is not None and position is not None and shown.isprintable():  # no line breaks, no escapes
         sys.stderr.write(f"  {shown}\n  {' ' * position}^\n")
+    message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)  # one line, escapes shown
     sys.stderr.write(f"gradcalc: error: {message}\n")
     if as_json:
         body: dict[str, Any] = {"kind": kind, "message": message}
@@ -408,7 +409,7 @@ def _usage_error(err: Exception) -> int:
         sys.stderr.write(f"gradcalc: error: internal error ({type(err).__name__}: {err}); please report it "
                          "(--debug shows the traceback)\n")
         return EXIT_INTERNAL
-    message = err.format_message()  # type: ignore[attr-defined]
+    message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in err.format_message())  # type: ignore
     ctx = getattr(err, "ctx", None)
     hint = f" (see '{ctx.command_path} --help')" if ctx is not None and ctx.command_path else ""
     sys.stderr.write(f"gradcalc: error: {message}{hint}\n")

@@ -63,7 +63,7 @@ def _jacobian_json(j: Jacobian, weight: str) -> dict[str, Any]:
         "autograd": plain(j.autograd),
         "symbolic": {"formula": j.formula, "pretty": j.pretty, "latex": j.latex, "weight": weight,
                      "value": plain(j.symbolic)},
-        "finite_difference": {"value": plain(j.finite_difference), "step": j.step,
+        "finite_difference": {"value": plain(j.finite_difference), "step": plain(j.step),
                               "max_abs_diff": plain(j.fd_max_abs_diff), "untrusted_entries": j.untrusted},
         "max_abs_diff": plain(j.max_abs_diff),
         "max_rel_diff": plain(j.max_rel_diff),

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import ast
 import difflib
-import math
 import re
 import sys
+import warnings
 from typing import Any
 
 from gradcalc.errors import ParseError
@@ -52,7 +52,9 @@ def parse(text: str) -> Node:
     _check_characters(text)
     indent = len(text) - len(text.lstrip())
     try:
-        body = ast.parse(text[indent:], mode="eval").body
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a SyntaxWarning ("invalid decimal literal" for 1if) would be a 2nd line
+            body = ast.parse(text[indent:], mode="eval").body
     except SyntaxError as err:
         position = _syntax_position(text, indent, err)
         if "too many nested" in err.msg:  # Python's own limit on parentheses
@@ -132,6 +134,8 @@ class _Visitor:
     def constant(self, node: ast.Constant) -> Node:
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
             raise self.fail(f"unsupported constant {node.value!r}: only numbers are allowed", node)
+        if abs(node.value) > sys.float_info.max:  # an integer of 309+ digits; 1e309 is inf, as in NumPy
+            raise self.fail("number too large: a float64 holds at most about 1.8e308", node)
         return Node("const", value=node.value, span=self.span(node))
 
     def name(self, node: ast.Name) -> Node:

@@ -120,13 +120,14 @@ def run_eval(expression: str, wrt: list[str] | None = None, shapes: dict[str, tu
     tree, info, wrt = _prepare(expression, wrt, shapes, given, max_elements=max_elements)
     drawn = {**draw(tree, info.variables, seed, rng, skip=given), **given}
     notes = info.notes + _domain_notes(tree, given, rng)
-    values = {name: np.asarray(drawn[name].value, dtype=dtype) for name in variable_names(tree)}
+    with np.errstate(over="ignore"):  # 1e300 in float32 is inf, and the verdict says undefined
+        values = {name: np.asarray(drawn[name].value, dtype=dtype) for name in variable_names(tree)}
     rtol = check.DEFAULT_TOLERANCES[dtype][0] if rtol is None else rtol
     with np.errstate(all="ignore"):  # NaN and inf are reported by the verdict, not as warnings
         tape, tensors, leaves = record(tree, values, set(wrt), dtype)
         root = tensors[id(tree)]
         singular = _singular_notes(tree, tensors, expression, dtype)
-        grads = tape.backward(root)
+        grads = tape.backward(root, retain=steps)  # --steps shows every node's gradient
         derived = derive(expression, tree, info, wrt)
         if any(d.rushed for d in derived.values()):
             notes.append(f"symbolic simplification ran past its {SIMPLIFY_BUDGET:g} s budget, so the closed form is "
@@ -295,6 +296,12 @@ def derive(expression: str, tree: Node, info: ShapeInfo, wrt: list[str]) -> dict
 
     with time_budget(SIMPLIFY_BUDGET) as ran_out:
         formulas = symbolic.gradients(tree, info, wrt)
+    import sympy as sp
+
+    for name, formula in formulas.items():
+        if formula.has(sp.zoo, sp.nan, sp.oo):
+            raise InputError(f"the closed form of ∂f/∂{name} divides by a part of the expression that is zero for "
+                             "every value, so the gradient is not defined anywhere; remove that division")
     derived = {}
     for name, formula in formulas.items():
         definitions, compact = cse.shared(formula, taken=set(info.variables))

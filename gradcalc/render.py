@@ -93,7 +93,7 @@ def _gradient_json(g: Gradient) -> dict[str, Any]:
         "autograd": plain(g.autograd),
         "symbolic": {"formula": g.formula, "pretty": g.pretty, "latex": g.latex, "value": plain(g.symbolic),
                      "shared": {"where": [{"name": n, "formula": f} for n, f in g.shared], "formula": g.compact}},
-        "finite_difference": {"value": plain(g.finite_difference), "step": g.step,
+        "finite_difference": {"value": plain(g.finite_difference), "step": plain(g.step),
                               "max_abs_diff": plain(g.fd_max_abs_diff), "untrusted_entries": g.untrusted,
                               "checked_entries": g.fd_checked},
         "max_abs_diff": plain(g.max_abs_diff),
@@ -165,18 +165,16 @@ def show(result: EvalResult, console: Any, precision: int = 4) -> None:
     >>> show(run_eval("trace(A@B)", wrt=["A"]), console); "∂f/∂A" in console.file.getvalue()
     True
     """
-    from rich.table import Table
     from rich.text import Text
 
     dtype_note = "" if result.dtype == "float64" else f"  ({result.dtype})"
     console.print(Text.assemble(("gradcalc eval  ", "dim"), (result.expression, "bold"), (dtype_note, "dim")))
-    header = Table(box=None, padding=(0, 2), show_header=True, header_style="dim")
-    for column in ("variable", "shape", "values"):
-        header.add_column(column)
-    for v in result.variables:
-        shape = format_shape(v.shape) + (" (default)" if v.default_shape else "")
-        header.add_row(v.name, shape, v.source)
-    console.print(header)
+    rows = [("variable", "shape", "values"), *((v.name, format_shape(v.shape) + " (default)" * v.default_shape,
+                                                  v.source) for v in result.variables)]
+    lines = columns(rows)
+    console.print(Text(lines[0], style="dim"))
+    for line in lines[1:]:
+        console.print(line, overflow="fold")
     for note in result.notes:
         console.print(Text(f"note: {note}", style="dim"))
     console.print(Text.assemble("f = ", (_value(result.value, precision), "bold")))
@@ -237,16 +235,29 @@ def _show_steps(result: EvalResult, console: Any, precision: int) -> None:
                                     f"±{number(step.fd_max_abs_diff)}"))
 
 
-def _show_lines(console: Any, lines: list[tuple[str, str]], left_style: str = "dim") -> None:
-    """Label and text in two columns; long text wraps inside its own column."""
-    from rich.table import Table
+def columns(rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows of text cells as aligned lines, indented by two spaces, four between columns.
 
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style=left_style, no_wrap=True)
-    grid.add_column(overflow="fold")
+    >>> columns([("variable", "shape"), ("X", "4x3")])
+    ['  variable    shape', '  X           4x3']
+    """
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  " + "    ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+
+
+def _show_lines(console: Any, lines: list[tuple[str, str]], left_style: str = "dim") -> None:
+    """Label and text in two columns; long text wraps at spaces inside its own column."""
+    import textwrap
+
+    from rich.text import Text
+
+    left_width = max(len(left) for left, _ in lines)
+    room = max(20, console.width - left_width - 2)
     for left, right in lines:
-        grid.add_row(left, right)
-    console.print(grid)
+        wrapped = textwrap.wrap(right, room, break_on_hyphens=False) or [""]
+        console.print(Text.assemble((left.ljust(left_width), left_style), "  ", wrapped[0]), no_wrap=True)
+        for more in wrapped[1:]:
+            console.print(" " * (left_width + 2) + more, no_wrap=True)
 
 
 def _show_pair(console: Any, left_title: str, left: np.ndarray, right_title: str, right: np.ndarray,

@@ -100,7 +100,8 @@ def load(name: str, source: str, *, base: pathlib.Path | None = None,
         return Value(_from_inline(source), "inline")
     except _Fail as fail:
         message = " ".join(str(fail).split())
-        raise InputError(f"--value {name}={source}: {message}") from None
+        shown = source if source.isprintable() else repr(source)[1:-1]  # a line break in SOURCE stays visible
+        raise InputError(f"--value {name}={shown}: {message}") from None
 
 
 def _split_key(source: str) -> tuple[str, str | None]:

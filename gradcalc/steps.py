@@ -122,7 +122,7 @@ def _chain_nodes(root: Node, order: list[Node], needs: set[int]) -> list[Node]:
         return (len(users) == 1 and users[0] is root and root.op in REDUCTIONS
                 and op.arity == 1 and op.shape is same)
 
-    return [n for n in order if n is root or not folded(n)]
+    return [n for n in order if (n is root and n.op != "var") or not folded(n)]  # `eval x --steps`: no steps
 
 
 def _labels(root: Node, nodes: list[Node], taken: set[str]) -> dict[int, str]:

@@ -1,11 +1,17 @@
 """The engine: tensors that record onto a flat tape, and a reverse walk over it.
 
-Every operation appends `(output, parents, vjps)` to its tape in execution
-order; `backward` is a loop over the reversed tape in which each op hands
-its incoming gradient `g` to its vector-Jacobian products. Broadcasting is
-undone once, here, by `sum_to`. Only inputs that lead to a leaf asking for a
-gradient get a VJP, and gradients are kept for every node (PyTorch's
-`retain_grad()`), so the backward chain can be shown.
+Every operation appends `(output, edges)` to its tape in execution order,
+one edge `(parent, vjp, parent's shape)` per input that leads to a leaf
+asking for a gradient (no VJP is made for the others); `backward` is a loop
+over the reversed tape in which each op hands its incoming gradient `g` to
+its vector-Jacobian products. Broadcasting is undone once, here, by
+`sum_to`, and only where the shapes differ. A node's gradient is freed as
+soon as its op has passed it on; `backward(..., retain=True)` keeps every
+node's (PyTorch's `retain_grad()`), so the backward chain can be shown.
+
+The tape holds only its edges, never its tensors, so a tape and the
+forward values its VJPs do not need are freed as soon as nothing else
+refers to them.
 
 >>> import numpy as np
 >>> tape = Tape()
@@ -24,6 +30,9 @@ import numpy as np
 
 from gradcalc.ops import OPS, Op
 from gradcalc.tree import Node, postorder
+
+_ndarray = np.ndarray
+Edge = tuple[int, Callable[[Any], Any], tuple[int, ...]]
 
 
 class Tensor:
@@ -45,38 +54,35 @@ class Tensor:
     def __repr__(self) -> str:
         return f"Tensor({self.value!r})"
 
-    def _op(self, name: str, *others: Any, **params: Any) -> Tensor:
-        return self.tape.apply(OPS[name], self, *(self.tape.lift(o) for o in others), **params)
-
     def __add__(self, other: Any) -> Tensor:
-        return self._op("add", other)
+        return self.tape.apply(OPS["add"], self, self.tape.lift(other))
 
     def __radd__(self, other: Any) -> Tensor:
-        return self.tape.lift(other) + self
+        return self.tape.apply(OPS["add"], self.tape.lift(other), self)
 
     def __neg__(self) -> Tensor:
-        return self._op("neg")
+        return self.tape.apply(OPS["neg"], self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return self + -self.tape.lift(other)
+        return self.tape.apply(OPS["add"], self, -self.tape.lift(other))
 
     def __rsub__(self, other: Any) -> Tensor:
         return self.tape.lift(other) - self
 
     def __mul__(self, other: Any) -> Tensor:
-        return self._op("mul", other)
+        return self.tape.apply(OPS["mul"], self, self.tape.lift(other))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return self.tape.lift(other) * self
+        return self.tape.apply(OPS["mul"], self.tape.lift(other), self)
 
     def __truediv__(self, other: Any) -> Tensor:
         return self * self.tape.lift(other) ** -1
 
     def __pow__(self, p: float) -> Tensor:
-        return self._op("pow", p=p)
+        return self.tape.apply(OPS["pow"], self, p=p)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return self._op("matmul", other)
+        return self.tape.apply(OPS["matmul"], self, self.tape.lift(other))
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - NumPy's spelling
@@ -85,7 +91,7 @@ class Tensor:
         >>> Tape().leaf([[1.0, 2.0]]).T.value.shape
         (2, 1)
         """
-        return self._op("transpose")
+        return self.tape.apply(OPS["transpose"], self)
 
     def sum(self) -> Tensor:
         """Sum of all entries.
@@ -93,36 +99,39 @@ class Tensor:
         >>> Tape().leaf([[1.0, 2.0]]).sum()
         Tensor(array(3.))
         """
-        return self._op("sum")
+        return self.tape.apply(OPS["sum"], self)
 
 
 class Tape:
-    """A flat record of operations: `entries[i] = (output index, parent indices, vjps)`.
+    """A flat record of operations: `entries[i] = (output index, ((parent index, vjp, parent shape), ...))`.
+
+    `size` counts the tensors made on the tape (leaves, constants, outputs);
+    only operations with an input that wants a gradient make an entry.
 
     >>> tape = Tape(); x = tape.leaf([[3.0]])
     >>> y = x * x + 1.0  # the constant 1.0 is a tensor too, but records no entry
-    >>> len(tape.tensors), len(tape.entries), tape.backward(y)[x.index]
+    >>> tape.size, len(tape.entries), tape.backward(y)[x.index]
     (4, 2, array([[6.]]))
     """
 
+    __slots__ = ("dtype", "size", "entries")
+
     def __init__(self, dtype: Any = np.float64) -> None:
         self.dtype = np.dtype(dtype)  # every value and gradient on the tape has this dtype
-        self.tensors: list[Tensor] = []
-        self.entries: list[tuple[int, tuple[int, ...], tuple[Callable[[Any], Any] | None, ...]]] = []
-
-    def _new(self, value: Any, requires_grad: bool) -> Tensor:
-        tensor = Tensor(np.asarray(value, dtype=self.dtype), self, len(self.tensors), requires_grad)
-        self.tensors.append(tensor)
-        return tensor
+        self.size = 0
+        self.entries: list[tuple[int, tuple[Edge, ...]]] = []
 
     def leaf(self, value: Any, requires_grad: bool = True) -> Tensor:
-        """A variable: a tensor with no parents.
+        """A variable: a tensor with no parents (an array of the tape's dtype is used as is, not copied).
 
         >>> x = Tape().leaf([[1, 2]])
         >>> x.value.dtype, x.requires_grad
         (dtype('float64'), True)
         """
-        return self._new(value, requires_grad)
+        if type(value) is not _ndarray or value.dtype is not self.dtype:
+            value = np.asarray(value, dtype=self.dtype)
+        self.size += 1
+        return Tensor(value, self, self.size - 1, requires_grad)
 
     def lift(self, value: Any) -> Tensor:
         """A tensor as is, or a constant made into one.
@@ -131,53 +140,87 @@ class Tape:
         >>> tape.lift(x) is x, tape.lift(2.0).requires_grad
         (True, False)
         """
-        return value if isinstance(value, Tensor) else self._new(value, False)
+        return value if type(value) is Tensor else self.leaf(value, False)
 
     def apply(self, op: Op, *inputs: Tensor, **params: Any) -> Tensor:
-        """Run an op forward and, if any input wants a gradient, record its VJPs.
+        """Run an op forward and, for each input that wants a gradient, record its VJP.
 
         >>> tape = Tape()
         >>> x = tape.leaf([[1.0, -2.0]])
         >>> tape.apply(OPS["relu"], x).value
         array([[1., 0.]])
         """
-        values = [t.value for t in inputs]
-        ans = op.forward(*values, **params)
-        out = self._new(ans, any(t.requires_grad for t in inputs))
-        if out.requires_grad:
-            vjps = tuple(make(out.value, *values, **params) if t.requires_grad else None
-                         for make, t in zip(op.vjp, inputs))
-            self.entries.append((out.index, tuple(t.index for t in inputs), vjps))
-        return out
+        n = len(inputs)
+        if params or not 0 < n <= 2:
+            values = [t.value for t in inputs]
+            ans = op.forward(*values, **params)
+            if type(ans) is not _ndarray or ans.dtype is not self.dtype:
+                ans = np.asarray(ans, dtype=self.dtype)
+            edges = tuple([(t.index, op.vjp[i](ans, *values, **params), t.value.shape)
+                           for i, t in enumerate(inputs) if t.requires_grad])
+        elif n == 2:  # one or two inputs: plain calls, inlined checks, the hot path of every operation
+            a, b = inputs
+            av, bv = a.value, b.value
+            ans = op.forward(av, bv)
+            if type(ans) is not _ndarray or ans.dtype is not self.dtype:
+                ans = np.asarray(ans, dtype=self.dtype)
+            first = (a.index, op.vjp[0](ans, av, bv), av.shape) if a.requires_grad else None
+            second = (b.index, op.vjp[1](ans, av, bv), bv.shape) if b.requires_grad else None
+            edges = (first, second) if first and second else (first,) if first else (second,) if second else ()
+        else:
+            a = inputs[0]
+            av = a.value
+            ans = op.forward(av)
+            if type(ans) is not _ndarray or ans.dtype is not self.dtype:
+                ans = np.asarray(ans, dtype=self.dtype)
+            edges = ((a.index, op.vjp[0](ans, av), av.shape),) if a.requires_grad else ()
+        index = self.size
+        self.size = index + 1
+        if edges:
+            self.entries.append((index, edges))
+        return Tensor(ans, self, index, bool(edges))
 
-    def backward(self, out: Tensor, seed: Any = None) -> list[np.ndarray | None]:
+    def backward(self, out: Tensor, seed: Any = None, retain: bool = False) -> list[np.ndarray | None]:
         """Gradients of `out` for every tensor on the tape (None where none flows).
 
         `seed` is the gradient of `out` itself; by default ones, which is
-        d out/d out for a scalar or a 1x1 matrix.
+        d out/d out for a scalar or a 1x1 matrix. A node's gradient is freed
+        once its op has passed it on, so the list holds the leaves'
+        gradients only, unless `retain` keeps every node's. The tape itself
+        is kept: `backward` may run again, with another seed.
 
         >>> tape = Tape(); x = tape.leaf([[1.0, 2.0]])
         >>> y = x * x
         >>> tape.backward(y.sum())[x.index], tape.backward(y, seed=[[1.0, 0.0]])[x.index]
         (array([[2., 4.]]), array([[2., 0.]]))
+        >>> tape.backward(y.sum())[y.index] is None, tape.backward(y.sum(), retain=True)[y.index]
+        (True, array([[1., 1.]]))
         """
-        grads: list[np.ndarray | None] = [None] * len(self.tensors)
-        grads[out.index] = np.ones_like(out.value) if seed is None else np.asarray(seed, dtype=self.dtype)
-        for out_index, parents, vjps in reversed(self.entries):
-            g = grads[out_index]
+        dtype = self.dtype
+        grads: list[np.ndarray | None] = [None] * self.size
+        grads[out.index] = _ones(out.value.shape, dtype) if seed is None else np.asarray(seed, dtype=dtype)
+        for index, edges in reversed(self.entries):
+            g = grads[index]
             if g is None:
                 continue
-            for parent, vjp in zip(parents, vjps):
-                if vjp is None:
-                    continue
-                contribution = np.asarray(sum_to(vjp(g), self.tensors[parent].value.shape), dtype=self.dtype)
+            if not retain:
+                grads[index] = None
+            for parent, vjp, shape in edges:
+                c = vjp(g)
+                if type(c) is not _ndarray or c.shape != shape or c.dtype is not dtype:
+                    c = np.asarray(sum_to(c, shape), dtype=dtype)
                 previous = grads[parent]
-                grads[parent] = contribution if previous is None else previous + contribution
+                grads[parent] = c if previous is None else previous + c
         return grads
 
 
+def _ones(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Ones, cheaply for a scalar (the usual seed)."""
+    return np.array(1, dtype=dtype) if shape == () else np.ones(shape, dtype=dtype)
+
+
 def sum_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Undo broadcasting: sum `g` down to `shape`.
+    """Undo broadcasting: sum `g` down to `shape` (`g` itself when it has that shape).
 
     >>> sum_to(np.ones((2, 3)), ()), sum_to(np.ones((2, 3)), (1, 3))
     (array(6.), array([[2., 2., 2.]]))

@@ -10,17 +10,22 @@
 (b) Random well-typed expressions (the strategies of test_random_expressions.py) over random sizes --
     1xN, Nx1, 1x1, larger -- where tape, closed form, printed formula and HIPS autograd agree, and
     `run_eval`'s own verdict is `equal` (or `kink`) away from kinks and domain edges.
-(c) Values with NaN, inf, huge (1e300) and tiny (1e-300) entries: the verdict is `undefined`,
-    `equal` or `kink`, nothing but a GradcalcError is raised, and the JSON stays strict.
+(c) Values with NaN, inf, huge (1e300) and tiny (1e-300, subnormal, signed zero) entries: nothing
+    but a GradcalcError is raised, the JSON stays strict, a non-finite f is `undefined`, and where
+    the evaluation stays moderate the verdict is `undefined`, `equal` or `kink` (see FAMILIES).
 (d) Random bytes and mangled .npy/.npz/.csv/.json/.txt files and standard input as `--value`
     sources, and random or ill-typed TOML as sample files (`cases.read_file`, a batch worker's
     `run_one`, `gradcalc batch`): an InputError of one line, or a case report, never another exception.
 
-How much: with `CI` set each test runs a small fixed number of examples (the whole file well under
-a minute on two cores); without it, LOCAL_FACTOR times as many; `GRADCALC_FUZZ_EXAMPLES=N` runs N
-examples per test (subprocess tests N/20) for a long local campaign, e.g.
+How much: with `CI` set each test runs a small fixed number of examples (the whole file takes about
+20 s on two cores; Hypothesis's CI profile derandomizes them); without it, LOCAL_FACTOR times as many
+(about 1.5 minutes); `GRADCALC_FUZZ_EXAMPLES=N` runs N examples per test (subprocess tests N/20) for a
+long local campaign, e.g. (about 15 minutes split over two cores):
 
-    GRADCALC_FUZZ_EXAMPLES=2000 python -m pytest tests/test_fuzz.py -q -p no:randomly
+    GRADCALC_FUZZ_EXAMPLES=6000 python -m pytest tests/test_fuzz.py -q --hypothesis-show-statistics
+
+A bug the fuzzing found gets a regression test at the end of the file; one reported to the owner of
+its stage and not yet fixed is an xfail(strict) test there, and the properties skip it (KNOWN).
 
 Every example runs under a time limit (SIGALRM in-process, `timeout=` for subprocesses), so a hang
 fails as `Hang` instead of stalling the suite. Constant sizes (`eye(n)`, `ones(n, m)`) above
@@ -41,20 +46,23 @@ import subprocess
 import sys
 import warnings
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
+import test_random_expressions as tre
 from autograd import grad
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, reject, settings
+from hypothesis import event as _event
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 from hypothesis.extra import numpy as hnp
 
-import test_random_expressions as tre
 from gradcalc import cli
 from gradcalc.errors import GradcalcError, InputError
-from gradcalc.parse import parse
+from gradcalc.parse import MAX_LENGTH, parse
 from gradcalc.tree import postorder, variable_names
 from gradcalc.values import Value
 
@@ -64,7 +72,7 @@ else:
     import tomli as tomllib
 
 CI = bool(os.environ.get("CI"))
-LOCAL_FACTOR = 8
+LOCAL_FACTOR = 5
 CAMPAIGN = int(os.environ.get("GRADCALC_FUZZ_EXAMPLES", "0") or 0)
 IN_PROCESS_LIMIT = 60.0  # seconds for one in-process example before it counts as a hang
 SUBPROCESS_LIMIT = 120.0
@@ -84,6 +92,16 @@ def fuzz(ci: int, *, subprocess_test: bool = False) -> settings:
 
 
 # --------------------------------------------------------------------------- running the CLI
+
+
+#: Warnings Python's default filters hide outside __main__; any other warning would reach the user's stderr.
+HIDDEN_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+
+
+def event(text: str) -> None:
+    """Count an outcome for `--hypothesis-show-statistics` (a no-op in the plain tests)."""
+    if currently_in_test_context():
+        _event(text)
 
 
 class Hang(Exception):
@@ -130,14 +148,31 @@ def run_cli(*args: str, stdin: io.TextIOBase | None = None) -> tuple[int, str, s
     sys.argv, sys.stdin = ["gradcalc", *args], stdin if stdin is not None else io.StringIO("")
     code: Any = None
     try:
-        with time_limit(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with time_limit(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+                warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             try:
                 cli.main()
             except SystemExit as stop:
                 code = stop.code
     finally:
         sys.argv, sys.stdin = saved
-    return (0 if code is None else code), out.buffer.getvalue().decode(), err.buffer.getvalue().decode()
+    shown = [w for w in caught if not issubclass(w.category, HIDDEN_WARNINGS)]  # what a real process prints
+    stderr = err.buffer.getvalue().decode() + "".join(
+        warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in shown)
+    return (0 if code is None else code), out.buffer.getvalue().decode(), stderr
+
+
+#: Reported and not yet fixed: an example that runs into one of these is skipped by the properties and
+#: pinned instead by an xfail(strict) test below, which starts passing -- and so failing -- once it is fixed.
+KNOWN = {
+    "characters long; gradcalc reads at most": "test_every_printed_closed_form_is_an_expression_gradcalc_reads",
+}
+
+
+def known(text: str) -> bool:
+    """Does this failure text belong to a reported, not yet fixed, bug?"""
+    return any(marker in text for marker in KNOWN)
 
 
 def _no_constants(token: str) -> Any:
@@ -151,10 +186,13 @@ def strict_json(text: str) -> Any:
 
 def check_run(code: int, out: str, err: str, as_json: bool) -> None:
     """The contract of `gradcalc eval` for any input: a verdict (0/1), or exit 2 with one error line."""
-    assert "Traceback" not in err, err
+    assert "Traceback" not in err and "Warning: " not in err, err
+    if code == 3 and known(err):
+        reject()
     assert code in (0, 1, 2), (code, err)
     lines = err.splitlines()
     errors = [line for line in lines if line.startswith("gradcalc: error:")]
+    event(f"exit {code}" + (f" ({strict_json(out)['error']['kind']})" if code == 2 and as_json else ""))
     if code == 2:
         assert len(errors) == 1 and lines[-1] == errors[0], err
         assert "internal error" not in err, err
@@ -191,8 +229,19 @@ def too_big(text: str) -> bool:
 def eval_text(text: str, *options: str, as_json: bool) -> None:
     """Run `gradcalc eval [--json] OPTIONS -- TEXT` in-process and check the contract."""
     assume(not too_big(text))
-    args = ["eval", *options, *(["--json"] if as_json and "--json" not in options else []), "--", text]
-    check_run(*run_cli(*args), as_json=as_json or "--json" in options)
+    args = ["eval", *options, *(["--json"] if as_json else []), "--", text]
+    check_run(*run_cli(*args), as_json=as_json or json_flag(options))
+
+
+def json_flag(options: tuple[str, ...]) -> bool:
+    """Is `--json` among `options` as a flag, as Click reads them (`--shape --json` gives --shape the value)?"""
+    rest = iter(options)
+    for option in rest:
+        if option == "--json":
+            return True
+        if option in OPTION_VALUES:
+            next(rest, None)
+    return False
 
 
 # --------------------------------------------------------------------------- (a) expression text
@@ -367,6 +416,7 @@ def options(draw: Any) -> list[str]:
 @fuzz(ci=150)
 @given(text=st.one_of(st.sampled_from(SEEDS), mangled()), opts=options(), as_json=st.booleans())
 @example(text="sum(X*X)", opts=["--value", "X=[[1e300, 1e-300], [-1e300, 5e-324]]"], as_json=True)
+@example(text="b", opts=["--steps"], as_json=False)  # a bare variable: KeyError 'var' in steps.py
 def test_any_options_give_a_verdict_or_one_error_line(tmp_path_factory: pytest.TempPathFactory, text: str,
                                                       opts: list[str], as_json: bool) -> None:
     with inside(tmp_path_factory.mktemp("cwd")):  # --save and relative --value files land here
@@ -380,7 +430,7 @@ def gradcalc_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     def limits() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
 
-    return subprocess.run([sys.executable, "-m", "gradcalc", *args], capture_output=True, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "gradcalc", *args], check=False, capture_output=True, cwd=cwd,
                           env={**os.environ, "NO_COLOR": "1"}, timeout=SUBPROCESS_LIMIT, preexec_fn=limits)
 
 
@@ -392,7 +442,7 @@ def test_a_real_process_gives_a_verdict_or_one_error_line(tmp_path_factory: pyte
     try:
         os.fsencode(text)
     except UnicodeError:  # a lone surrogate other than an undecodable byte's cannot be passed either
-        assume(False)
+        reject()
     run = gradcalc_process("eval", *(["--json"] if as_json else []), "--", text, cwd=tmp_path_factory.mktemp("p"))
     stderr = run.stderr.decode("utf-8", "replace")
     check_run(run.returncode, run.stdout.decode("utf-8", "replace"), stderr, as_json)
@@ -436,6 +486,76 @@ class Smooth(tre.Probe):
         return v
 
 
+def check_verdict(result: Any, expr: tre.Expr, values: dict[str, np.ndarray], allowed: tuple[str, ...]) -> None:
+    """`result.verdict` is one of `allowed` -- or a `mismatch` that is a false alarm of one of two kinds
+    (both reported; see the xfail tests below):
+
+    - only gradcalc's finite differences disagree: the tape and the closed form agree, and a central
+      difference at a smaller step, per entry, agrees with them (its one step, ∛ε·max(1, max|x|), is too
+      coarse for sin(3000*x), and one large entry spoils it for every entry);
+    - the tape and the closed form disagree only on entries whose perturbation moves a kink, where finite
+      differences are not trusted: at an exact tie each rounds its own arguments and may take another side.
+    """
+    if result.verdict in allowed:
+        return
+    from gradcalc import check
+
+    kinds = set()
+    for g in result.gradients:
+        if g.verdict != "mismatch":
+            continue
+        scale = max(1.0, float(np.max(np.abs(g.autograd), initial=0.0)))
+        differ = ~np.isclose(g.autograd, g.symbolic, rtol=result.rtol, atol=1e-9 * scale)
+        if differ.any():
+            with np.errstate(all="ignore"):
+                untrusted = check.finite_difference(parse(expr.text), values, g.name).untrusted
+            assert not (differ & ~untrusted).any(), (
+                f"tape and closed form disagree on {g.name}: {g.autograd} vs {g.symbolic} in {expr.text} at {values}")
+            kinds.add("tape and closed form on different sides of a kink")
+        else:
+            assert finer_difference_agrees(expr, values, g.name, g.autograd), (
+                f"mismatch for {g.name}: finite differences {g.finite_difference} vs {g.autograd} in {expr.text}")
+            kinds.add("finite differences only")
+    for s in result.steps:  # a --steps node: its difference quotient is gradcalc's own, its sides as above
+        if s.verdict == "mismatch" and "tape and closed form on different sides of a kink" not in kinds:
+            scale = max(1.0, float(np.max(np.abs(s.autograd), initial=0.0)))
+            assert np.allclose(s.autograd, s.symbolic, rtol=result.rtol, atol=1e-9 * scale), (
+                f"tape and closed form disagree on node {s.label}: {s.autograd} vs {s.symbolic} in {expr.text}")
+    for kind in kinds or {"finite differences only"}:
+        event(f"false mismatch (reported): {kind}")
+
+
+def finer_difference_agrees(expr: tre.Expr, values: dict[str, np.ndarray], name: str, gradient: np.ndarray) -> bool:
+    """Does a central difference of the reference closure, at 1/10, 1/100 or 1/1000 of gradcalc's step
+    and taken per entry, agree with `gradient`?"""
+    x = np.asarray(values[name], dtype=np.float64)
+    scale = max(1.0, float(np.max(np.abs(gradient), initial=0.0)))
+    for shrink in (10.0, 100.0, 1000.0):
+        fd = np.zeros_like(x)
+        for index in np.ndindex(*x.shape):
+            h = float(np.cbrt(np.finfo(np.float64).eps) * max(1.0, abs(float(x[index]))) / shrink)
+            sides = []
+            for sign in (1.0, -1.0):
+                moved = x.copy()
+                moved[index] += sign * h
+                with np.errstate(all="ignore"):
+                    try:
+                        sides.append(float(np.sum(expr.fn({**values, name: moved}, tre.NO_PROBE))))
+                    except np.linalg.LinAlgError:
+                        return False
+            fd[index] = (sides[0] - sides[1]) / (2 * h)
+        if np.allclose(fd, gradient, rtol=1e-4, atol=1e-6 * scale):
+            return True
+    return False
+
+
+class Moderate(Smooth):
+    """Smooth, except that kinks may sit anywhere, exact zeros included: the verdict handles them."""
+
+    def kink(self, argument: Any) -> None:
+        pass
+
+
 @fuzz(ci=25)
 @given(data=st.data(), sizes=st.lists(SIZE, min_size=3, max_size=3), seed=st.integers(0, 2**32 - 1))
 def test_random_shapes_gradients_agree_and_the_verdict_is_equal(data: st.DataObject, sizes: list[int],
@@ -447,6 +567,7 @@ def test_random_shapes_gradients_agree_and_the_verdict_is_equal(data: st.DataObj
         expr = data.draw(tre.expressions(), label="expression")
         values = tre.draw_values(seed)
         shapes = dict(tre.SHAPES)
+    assume(len(expr.text) <= MAX_LENGTH)
     used = variable_names(parse(expr.text))
     probe = tre.Probe()
     with np.errstate(all="ignore"):
@@ -456,9 +577,14 @@ def test_random_shapes_gradients_agree_and_the_verdict_is_equal(data: st.DataObj
         warnings.simplefilter("ignore")
         reference = grad(lambda v: expr.fn(v, tre.NO_PROBE))(values)
     assume(all(np.all(np.isfinite(g)) and np.all(np.abs(g) < tre.HUGE) for g in reference.values()))
-    with resized(dict(zip((2, 3, 5), sizes))), np.errstate(all="ignore"), time_limit():
-        tape, closed_form, printed = tre.gradcalc_gradients(expr.text, values)
-        result = run_eval(expr.text, values={n: Value(values[n], "test") for n in used})
+    try:
+        with resized(dict(zip((2, 3, 5), sizes))), np.errstate(all="ignore"), time_limit():
+            tape, closed_form, printed = tre.gradcalc_gradients(expr.text, values)
+            result = run_eval(expr.text, values={n: Value(values[n], "test") for n in used})
+    except (TypeError, GradcalcError) as err:  # GradcalcError: the printed formula, re-parsed, is too long
+        if known(str(err)):
+            reject()
+        raise
     engine = {g.name: (g.autograd, g.symbolic) for g in result.gradients}
     for name in tape:
         expected = np.asarray(reference[name])
@@ -473,56 +599,94 @@ def test_random_shapes_gradients_agree_and_the_verdict_is_equal(data: st.DataObj
     smooth = Smooth()
     with np.errstate(all="ignore"):
         expr.fn(values, smooth)
+    event("verdict judged" if smooth.safe else "verdict not judged (near a domain edge or large)")
+    event(f"{len(expr.text) // 100 * 100}+ characters")
     if smooth.safe:
-        verdicts = {g.name: (g.verdict, g.fd_max_abs_diff) for g in result.gradients}
-        assert result.verdict in ("equal", "kink"), (expr.text, sizes, seed, verdicts)
+        check_verdict(result, expr, values, allowed=("equal", "kink"))
     json.dumps(to_json(result), allow_nan=False)
 
 
 # --------------------------------------------------------------------------- (c) NaN, inf, huge, tiny values
 
-SPECIAL = [math.nan, math.inf, -math.inf, 1e300, -1e300, 1e-300, -1e-300, 0.0, -0.0, 5e-324, 1.7976931348623157e308,
-           1e154, -1e154, 1e-160]
+#: Special entries by family. NaN must give `undefined`; whatever the family, nothing may crash and the
+#: JSON stays strict. Where the evaluation stays moderate (no huge or non-finite value anywhere, domain
+#: edges and tan's poles well away -- kinks at exact zeros are fine, the verdict says `kink`), no
+#: `mismatch` either. Huge values may give one, for two reasons: finite differences step by ∛ε·max|x|,
+#: so a single 1e6 entry spoils the difference quotient of every entry of its variable (reported; see
+#: test_one_large_entry_does_not_spoil_finite_differences), and sin/tan of a 1e300 argument is only
+#: defined up to the rounding of that argument, which the tape and the closed form round differently.
+#: float32 is not judged: an ill-conditioned det/logdet/inv in float32 legitimately loses the digits
+#: its rtol of 1e-4 asks for.
+FAMILIES = {
+    "nonfinite": [math.nan, math.inf, -math.inf],
+    "tiny": [0.0, -0.0, 1e-300, -1e-300, 5e-324, -5e-324, 1e-160, 2.2250738585072014e-308],
+    "huge": [1e300, -1e300, 1.7976931348623157e308, 1e154, -1e154, 1e200],
+}
+SCALES = {"nonfinite": [math.inf, -math.inf, math.nan], "tiny": [1e-300, 1e-160, 5e-324], "huge": [1e300, 1e154, 1e200]}
 
 
 @st.composite
-def special_values(draw: Any, values: dict[str, np.ndarray], names: list[str]) -> dict[str, Value]:
-    """The values of `names` with some entries (or whole arrays, scaled) made special."""
+def special_values(draw: Any, values: dict[str, np.ndarray], names: list[str], family: str) -> dict[str, Value]:
+    """The values of `names` with some entries (or whole arrays, scaled or filled) made special."""
     given = {}
     for name in names:
         v = np.array(values[name], dtype=np.float64)
         how = draw(st.sampled_from(["keep", "entries", "entries", "scale", "fill"]))
-        if how == "entries" and v.size:
+        if how == "entries":
             flat = v.reshape(-1)
             for index in draw(st.lists(st.integers(0, v.size - 1), min_size=1, max_size=3)):
-                flat[index] = draw(st.sampled_from(SPECIAL))
+                flat[index] = draw(st.sampled_from(FAMILIES[family]))
         elif how == "scale":
-            v = v * draw(st.sampled_from([1e300, 1e-300, 1e154, 1e-160, 1e200]))
+            with np.errstate(invalid="ignore"):
+                v = v * draw(st.sampled_from(SCALES[family]))
         elif how == "fill":
-            v = np.full_like(v, draw(st.sampled_from(SPECIAL)))
+            v = np.full_like(v, draw(st.sampled_from(FAMILIES[family])))
         given[name] = Value(v, "fuzz")
     return given
 
 
 @fuzz(ci=60)
-@given(data=st.data(), seed=st.integers(0, 2**32 - 1), dtype=st.sampled_from(["float64", "float64", "float32"]))
-def test_nan_inf_huge_and_tiny_values_give_a_verdict_never_a_crash(data: st.DataObject, seed: int,
-                                                                    dtype: str) -> None:
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1), dtype=st.sampled_from(["float64", "float64", "float32"]),
+       family=st.sampled_from(sorted(FAMILIES)))
+def test_nan_inf_huge_and_tiny_values_give_a_verdict_never_a_crash(data: st.DataObject, seed: int, dtype: str,
+                                                                    family: str) -> None:
     from gradcalc.pipeline import run_eval
     from gradcalc.render import to_json
 
     expr = data.draw(tre.expressions(), label="expression")
+    assume(len(expr.text) <= MAX_LENGTH)
     used = variable_names(parse(expr.text))
     assume(used)
-    given = data.draw(special_values(tre.draw_values(seed), used), label="values")
+    given = data.draw(special_values(tre.draw_values(seed), used, family), label="values")
+    steps = data.draw(st.booleans(), label="steps")
     try:
         with time_limit():
-            result = run_eval(expr.text, values=given, dtype=dtype, steps=data.draw(st.booleans(), label="steps"))
+            result = run_eval(expr.text, values=given, dtype=dtype, steps=steps)
     except GradcalcError as err:
         assert "\n" not in err.message
         return
-    assert result.verdict in ("undefined", "equal", "kink"), (expr.text, {n: v.value for n, v in given.items()})
+    except Exception as err:
+        if known(str(err)):
+            reject()
+        raise AssertionError(f"{type(err).__name__}: {err} in {expr.text!r} (steps={steps}, {dtype})") from err
     json.dumps(to_json(result), allow_nan=False)
+    verdicts = {g.name: (g.verdict, g.max_abs_diff, g.fd_max_abs_diff) for g in result.gradients}
+    verdicts.update({s.label: (s.verdict, s.max_abs_diff, s.fd_max_abs_diff) for s in result.steps
+                     if s.verdict == "mismatch"})
+    event(f"{family}: {result.verdict}")
+    if not np.isfinite(result.value):
+        assert result.verdict == "undefined", (verdicts, expr.text)
+    moderate = Moderate()
+    try:
+        with np.errstate(all="ignore"):
+            expr.fn({name: v.value for name, v in given.items()}, moderate)
+    except np.linalg.LinAlgError:  # inv of an exactly singular matrix in the reference: not moderate
+        moderate.safe = False
+    moderate.safe &= all(np.all(np.abs(v.value) < 1e4) for v in given.values())
+    moderate.safe &= all(np.all(np.abs(g.autograd) < 1e6) for g in result.gradients)  # not ill-conditioned
+    if dtype == "float64" and moderate.safe:
+        event("verdict judged")
+        check_verdict(result, expr, {n: v.value for n, v in given.items()}, allowed=("undefined", "equal", "kink"))
 
 
 # --------------------------------------------------------------------------- (d) files, stdin, sample files
@@ -536,9 +700,12 @@ def load_or_input_error(source: str, **kwargs: Any) -> None:
         with time_limit():
             value = load("W", source, **kwargs)
     except InputError as err:
-        assert "\n" not in err.message and err.message.startswith(f"--value W={source}: "), err.message
+        event("InputError: " + re.sub(r"[\d'\"(].*", "", re.sub(r"^.*?: (file '[^']*' )?", "", err.message))[:40])
+        shown = source if source.isprintable() else repr(source)[1:-1]
+        assert len(err.message.splitlines()) == 1 and err.message.startswith(f"--value W={shown}: "), err.message
         return
     array = value.value
+    event(f"loaded a {array.ndim}-D array")
     assert array.dtype == np.float64 and array.ndim <= 2 and array.size >= 1 and np.all(np.isfinite(array))
 
 
@@ -662,8 +829,31 @@ TOML_VALUE = st.recursive(TOML_SCALAR, lambda inner: st.one_of(
     st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["X", "W", "A", "x", "value", "tolerance", "X[0]",
                                                                   "X[:, 1]", "X[::0]", "W[9]", "a b", ""]),
                                                  inner, max_size=3)), max_leaves=8)
-CASE_KEYS = st.sampled_from(["name", "expr", "wrt", "shape", "value", "seed", "rng", "dtype", "rtol", "atol",
-                             "expect", "check", "shapes", "values", "tol", "Name", "1", "a.b", ""])
+CASE_KEYS = st.sampled_from(["name", "expr", "wrt", "shape", "value", "seed", "rng", "dtype", "rtol", "atol", "expect",
+                             "check"] * 4 + ["shapes", "values", "tol", "Name", "1", "a.b", ""])
+
+
+NAMES_IN_CASES = st.sampled_from(["X", "A", "B", "x", "Q", "X[0]", "X[:, 1]", "X[::0]", "X[0, 0, 0]", "A[9]", "value",
+                                   "tolerance", "1X", ""])
+NUMBERS_IN_CASES = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-2**63, 2**63 - 1),
+                             st.sampled_from([0, 1, -1, 1e-4, 1e300, 4.5]))
+ENTRY = st.one_of(NUMBERS_IN_CASES, st.lists(NUMBERS_IN_CASES, max_size=4),
+                  st.lists(st.lists(NUMBERS_IN_CASES, min_size=2, max_size=2), max_size=3),
+                  st.sampled_from(["2*X", "B.T", "sum(", "foo(X)", "X@X", "w.npy", "[1, 2]", "nan", ""]))
+#: Values of the right type for each key (but edgy): reached half the time, so more cases get to run.
+PLAUSIBLE = {
+    "wrt": st.one_of(NAMES_IN_CASES, st.lists(NAMES_IN_CASES, max_size=3)),
+    "shape": st.dictionaries(NAMES_IN_CASES, st.one_of(st.sampled_from(["4x3", "3", "1x1", "3x0", "scalar", "n,k", "2x2x2",
+                                                                        "999999x999999"]), st.integers(-1, 5)),
+                             max_size=2),
+    "value": st.dictionaries(NAMES_IN_CASES, ENTRY, max_size=2),
+    "seed": st.one_of(st.integers(-2**63, 2**63 - 1), st.sampled_from([0, -1, 2**32])),
+    "rng": st.sampled_from(["numpy", "torch", "Torch", ""]),
+    "dtype": st.sampled_from(["float64", "float32", "float16", ""]),
+    "rtol": NUMBERS_IN_CASES, "atol": NUMBERS_IN_CASES,
+    "expect": st.sampled_from(["equal", "kink", "mismatch", "undefined", "Equal", ""]),
+    "check": st.dictionaries(NAMES_IN_CASES, ENTRY, max_size=3),
+}
 
 
 def toml_text(value: Any) -> str:
@@ -672,8 +862,8 @@ def toml_text(value: Any) -> str:
 
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value)
+    if isinstance(value, str):  # TOML's basic string: JSON's escapes, but no surrogate pairs and no raw DEL
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, float):
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf") if math.isinf(value) else repr(value)
     if isinstance(value, (int, datetime.date, datetime.time)):
@@ -695,15 +885,15 @@ def sample_file(draw: Any) -> str:
                                               "1979-05-27", "nan", "x.y = 1", "[[case.value]]", "=", "#"]),
                              max_size=20).map("".join))
     cases = []
-    for _ in range(draw(st.integers(0, 3))):
+    for _ in range(draw(st.sampled_from([1, 1, 2, 3, 0]))):
         table = {"name": "n", "expr": draw(st.sampled_from(["sum(X*X)", "trace(A@B)", "sum(relu(X))", "x@A@x"])),
                  "expect": "equal"}
         for key in draw(st.lists(CASE_KEYS, max_size=4)):
-            table[key] = draw(TOML_VALUE)
+            table[key] = draw(PLAUSIBLE[key] if key in PLAUSIBLE and draw(st.booleans()) else TOML_VALUE)
         for key in draw(st.lists(st.sampled_from(["name", "expr", "expect"]), max_size=1)):
             del table[key]
         cases.append("[[case]]\n" + "".join(f"{json.dumps(k)} = {toml_text(v)}\n" for k, v in table.items()))
-    extra = draw(st.sampled_from(["", "", "title = 1\n", "[other]\nx = 1\n", "case = 1\n"]))
+    extra = draw(st.sampled_from(["", "", "", "", "", "title = 1\n", "[other]\nx = 1\n", "case = 1\n"]))
     return extra + "\n".join(cases)
 
 
@@ -724,12 +914,16 @@ def test_any_sample_file_reads_or_is_one_input_error(tmp_path_factory: pytest.Te
             cases = read_file(path)
     except InputError as err:
         assert "\n" not in err.message and err.message.startswith(str(path)), err.message
+        event("InputError: " + re.sub(r"[\d'\"(].*", "", re.sub(r"^case \d+ \(.*?\): ", "case: ",
+                                                                 err.message[len(str(path)) + 2:]))[:40])
         return
+    event(f"{min(len(cases), 2)}+ cases read")
     for case in cases:
         with time_limit():
             report = run_one(Item(path, case))  # what a batch worker does with the case
         assert report.get("error", {}).get("kind") != "internal", report["error"]
         assert report["outcome"] in ("passed", "failed", "error"), report
+        event(f"case {report['outcome']}" + (f": {report['error']['message'][:30]}" if "error" in report else ""))
         strict_json(json.dumps(report))
 
 
@@ -749,3 +943,151 @@ def test_batch_over_random_sample_files_reports_and_exits_0_1_or_2(tmp_path_fact
         lines = [strict_json(line) for line in stdout.splitlines()]
         assert "summary" in lines[-1], stdout
         assert all(line.get("error", {}).get("kind") != "internal" for line in lines[:-1]), stdout
+
+
+# --------------------------------------------------------------------------- what the fuzzing found
+
+
+def run_eval_cli(*args: str) -> tuple[int, str, str]:
+    """`gradcalc eval ARGS` in-process, checked against the contract (JSON checked when asked for)."""
+    code, out, err = run_cli("eval", *args)
+    check_run(code, out, err, as_json="--json" in args)
+    return code, out, err
+
+
+@pytest.mark.parametrize("expr", [
+    "sum(X**10**400)",  # an exponent past float range: OverflowError in parse.number
+    "sum(X, 10**400)",
+    "sum(X)*" + "9" * 309,  # an integer literal past float range: OverflowError in the tape
+    "sum(X)*0x" + "f" * 300,
+])
+def test_numbers_past_float_range_are_one_line_errors(expr: str) -> None:
+    assert run_eval_cli("--", expr)[0] == 2
+
+
+@pytest.mark.parametrize("expr", ["sum(X)*1if", "sum(X) + 1is 2", "sum(X)*1or"])
+def test_python_syntax_warnings_do_not_reach_stderr(expr: str) -> None:
+    """`1if` made Python print '<unknown>:1: SyntaxWarning: invalid decimal literal' above the error."""
+    code, _, err = run_eval_cli("--", expr)
+    assert code == 2 and "SyntaxWarning" not in err
+
+
+@pytest.mark.parametrize("args", [
+    ["--", "sum(X)\r+1"],  # the expression was echoed with its carriage return above the caret
+    ["--", "sum(X)\x0b+1"],
+    ["--", "sum(X)\u2028+1"],
+    ["--", "sum(X)\x1b[31m"],
+    ["--value", "\r", "--", "sum(X)"],  # --value SOURCE was echoed verbatim into the message
+    ["--value", "X=[1,\n2", "--", "sum(X)"],
+    ["--shape", "X=3\nx", "--", "sum(X)"],
+    ["--wrt", "a\nb", "--", "sum(X)"],
+    ["--seed", "1\n2", "--", "sum(X)"],  # Click's usage error quoted the raw value
+])
+def test_control_characters_never_break_the_error_line(args: list[str]) -> None:
+    for as_json in ([], ["--json"]):
+        code, _, err = run_eval_cli(*as_json, *args)
+        assert code == 2 and len(err.splitlines()) in (1, 3)
+
+
+def test_a_tab_in_the_expression_keeps_the_caret_under_the_offender() -> None:
+    code, _, err = run_eval_cli("--", "sum(X)\t+ y\t$")
+    source, caret, _ = err.splitlines()
+    assert code == 2 and source[caret.index("^")] == "$"
+
+
+def test_float32_overflow_of_a_given_value_is_undefined_quietly_and_strict_json() -> None:
+    """1e300 in float32 is inf: NumPy's 'overflow encountered in cast' reached stderr, and the finite
+    difference step, inf, was written as the non-JSON token Infinity."""
+    code, out, err = run_eval_cli("--json", "--dtype", "float32", "--value", "X=[[1e300, 1]]", "--", "sum(X*Y)")
+    assert code == 1 and err == "" and strict_json(out)["verdict"] == "undefined"
+    code, out, _ = run_eval_cli("--json", "--dtype", "float32", "--value", "X=[[1e300, 1]]", "--jacobian", "--",
+                                "X*2")
+    assert code == 1 and strict_json(out)["verdict"] == "undefined"
+
+
+@pytest.mark.parametrize("line, message", [
+    ("value = { X = 1979-05-27T07:32:00Z }", "a string"),  # json.dumps(datetime): TypeError
+    ('wrt = ["X", 1]', "must be a list of names"),  # difflib on an int: TypeError
+    ('wrt = [["X"]]', "must be a list of names"),  # unhashable list
+    ("wrt = [{}]", "must be a list of names"),
+    ("rtol = nan", "must be a non-negative number"),  # accepted, unlike --rtol nan
+    ("atol = -1", "must be a non-negative number"),
+    ('rng = "troch"', "must be numpy or torch"),  # silently ran numpy
+])
+def test_ill_typed_sample_cases_are_one_input_error(tmp_path: Path, line: str, message: str) -> None:
+    from gradcalc.cases import read_file
+
+    path = tmp_path / "case.toml"
+    path.write_text(f'[[case]]\nname = "n"\nexpr = "sum(X*X)"\nexpect = "equal"\n{line}\n')
+    with pytest.raises(InputError, match=re.escape(message)):
+        read_file(path)
+
+
+def test_a_zero_slice_step_in_check_is_a_case_error(tmp_path: Path) -> None:
+    """check = { "X[::0]" = 1 } raised ValueError out of a batch worker."""
+    from gradcalc.batch import Item, run_one
+    from gradcalc.cases import read_file
+
+    path = tmp_path / "case.toml"
+    path.write_text('[[case]]\nname = "n"\nexpr = "sum(X*X)"\nexpect = "equal"\ncheck = { "X[::0]" = 1 }\n')
+    report = run_one(Item(path, read_file(path)[0]))
+    assert report["outcome"] == "error" and "slice step cannot be zero" in report["error"]["message"]
+
+
+# Reported to the owner of the stage, not fixed here: each turns into a pass (and so, being strict, a
+# failure to remove the mark) once fixed.
+
+
+def test_a_closed_form_dividing_by_an_exact_zero_is_no_internal_error() -> None:
+    code, _, err = run_cli("eval", "--", "sum(X/dot(ones(3), zeros(3)))")
+    assert code == 2 and err.strip() == ("gradcalc: error: the closed form of ∂f/∂X divides by a part of the "
+                                         "expression that is zero for every value, so the gradient is not "
+                                         "defined anywhere; remove that division"), err
+
+
+@pytest.mark.xfail(strict=True, reason="reported: finite differences take one step, ∛ε·max(1, max|x|), per variable")
+def test_one_large_entry_does_not_spoil_finite_differences() -> None:
+    from gradcalc.pipeline import run_eval
+
+    result = run_eval("sum(sin(x))", values={"x": Value(np.array([1e6, 1.0]), "inline")})
+    np.testing.assert_array_equal(result.gradients[0].autograd, result.gradients[0].symbolic)
+    assert result.verdict == "equal"
+
+
+@pytest.mark.xfail(strict=True, reason="reported: a ∛ε step is too coarse for f''' ~ 3000³; no error estimate")
+def test_a_fast_oscillation_is_not_a_false_mismatch() -> None:
+    from gradcalc.pipeline import run_eval
+
+    result = run_eval("sum(sin(3000*x))")
+    assert result.gradients[0].max_abs_diff == 0  # the tape and the closed form agree exactly
+    assert result.verdict == "equal"
+
+
+@pytest.mark.xfail(strict=True, reason="reported: at an exact tie the tape and the closed form round the arguments "
+                                       "differently and take different sides; the verdict says mismatch, not kink")
+def test_a_tie_that_rounding_breaks_differently_is_a_kink() -> None:
+    from gradcalc.pipeline import run_eval
+
+    rng = np.random.default_rng(0)
+    a, b, c = rng.standard_normal((2, 3)), rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+    values = {k: Value(v, "inline") for k, v in {"A": a, "B": b, "C": c, "D": (a @ b) @ c}.items()}
+    result = run_eval("sum(maximum(A@(B@C), D))", values=values)
+    assert all(g.untrusted == g.autograd.size for g in result.gradients)  # every entry sits on the kink
+    assert result.verdict == "kink"
+
+
+def test_steps_of_a_bare_variable() -> None:
+    """`gradcalc eval b --steps` raised KeyError: 'var' (the root had no operator to walk back through)."""
+    code, out, _ = run_eval_cli("--steps", "--json", "--", "b")
+    assert code == 0 and strict_json(out)["gradients"]["b"]["symbolic"]["formula"] == "1"
+
+
+@pytest.mark.xfail(strict=True, reason="reported: a 189-character expression has a 10,621-character closed form, "
+                                       "beyond parse.MAX_LENGTH, so gradcalc refuses the formula it printed")
+def test_every_printed_closed_form_is_an_expression_gradcalc_reads() -> None:
+    from gradcalc.pipeline import run_eval
+
+    g = "(C @ C.T + eye(3) + C - C.T)"
+    j = f"inv(inv({g}) @ inv({g}).T + eye(3))"
+    formula = run_eval(f"det({j} @ {j}.T + eye(3))", wrt=["C"]).gradients[0].formula
+    parse(formula)

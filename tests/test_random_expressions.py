@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 
 from gradcalc import printing, symbolic
 from gradcalc.ops import TABLE
-from gradcalc.parse import parse
+from gradcalc.parse import MAX_LENGTH, parse
 from gradcalc.shapes import infer
 from gradcalc.tape import record
 from gradcalc.tree import postorder, variable_names
@@ -496,6 +496,7 @@ def reparsed(formula: Any, values: dict[str, np.ndarray], shape: Shape) -> np.nd
     for form in (printing.pretty(formula), printing.latex(formula)):
         assert not any(word in form for word in NOT_IN_A_FORMULA), form
     text = printing.syntax(formula)
+    assume(len(text) <= MAX_LENGTH)  # reported: a closed form can outgrow what parse reads (test_fuzz's xfail)
     tree = parse(text)
     used = variable_names(tree)
     infer(tree, {n: SHAPES[n] for n in used}, text)
@@ -513,6 +514,7 @@ def _max_examples() -> int:
 def test_tape_symbolic_and_autograd_agree(expr, seed):
     """For a random expression and random values, all three gradients agree (and so does the
     printed closed form, re-parsed)."""
+    assume(len(expr.text) <= MAX_LENGTH)  # gradcalc reads at most 10,000 characters
     values = draw_values(seed)
     probe = Probe()
     with np.errstate(all="ignore"):
@@ -545,6 +547,7 @@ def test_the_generator_reaches_every_operator_rank_pair_and_leaf():
               suppress_health_check=list(HealthCheck))
     @given(expr=expressions())
     def collect(expr: Expr) -> None:
+        assume(len(expr.text) <= MAX_LENGTH)
         tree = parse(expr.text)
         info = infer(tree, {n: SHAPES[n] for n in variable_names(tree)}, expr.text)
         names.update(variable_names(tree))
@@ -573,6 +576,7 @@ def test_backward_chain_formulas_reproduce_the_engine(expr, seed):
     from gradcalc.pipeline import run_eval
     from gradcalc.values import Value
 
+    assume(len(expr.text) <= MAX_LENGTH)
     values = draw_values(seed)
     probe = Probe()
     with np.errstate(all="ignore"):
