@@ -13,28 +13,31 @@ for W's alone), at (n, k, m) = (10, 4, 4), (256, 256, 256),
 - `gradcalc-record`  the tape fed by the parsed tree, as `gradcalc eval` runs it;
 - `autograd`, `torch`  HIPS autograd and PyTorch eager on the CPU, when installed.
 
-Every implementation runs in its own worker process per size, so each one's
-peak resident memory (VmHWM) is its own; the workers are timed in
-alternation, round by round (machine noise hits all alike), and `x numpy`
-is the median over the rounds of the ratio to NumPy's time in the same
-round; `x best` is the best (smallest) sample over NumPy's best, which
-noise from other processes on a shared machine can only make slower. A
-sample is one call (the two big sizes) or the mean of many (the
-small ones), after a warm-up call; a pause after each sample lets the
-threads that BLAS and OpenMP keep spinning after a call go to sleep, so
-they do not slow the next worker down. Memory: the peak resident size, its
-ratio to the NumPy process's, and the peak above the resident size before
-the inputs were made as a ratio to the forward's own arrays (X, W, Y, X@W,
-relu(X@W), relu(X@W) - Y: n·k + k·m + 4·n·m doubles). BLAS and PyTorch use
-2 threads, one per core (`--threads`: `OPENBLAS_NUM_THREADS`, `OMP_NUM_THREADS`,
-`MKL_NUM_THREADS`, `torch.set_num_threads`); NumPy's elementwise loops are
-single-threaded. On a shared machine, `--threads 1` keeps a busy core from
-stalling every matrix product (the load average is printed before and after).
-All engines are first checked to agree at the two small sizes.
+Timing. Every implementation runs in its own worker process per size; the
+workers are timed in alternation, round by round, so that machine noise hits
+all alike. A sample is one call (the two big sizes) or the mean of many (the
+small ones), after a warm-up call; after each sample a pause of 0.2 s lets
+the threads that OpenBLAS keeps spinning for about 0.1 s after a product go to
+sleep, so that they do not slow the next worker down. `median`; `x numpy`, the
+median over the rounds of the ratio to NumPy's sample of the same round;
+`best`, the smallest sample, and `x best`, it over NumPy's best (noise from
+other processes on a shared machine can only make a sample slower).
+
+Memory. Each worker's peak resident size (VmHWM) is its own: the table gives
+it, its ratio to the NumPy worker's, and the peak above the resident size
+before the inputs were made, as a ratio to the forward's own arrays (X, W, Y,
+X@W, relu(X@W), relu(X@W) - Y: n·k + k·m + 4·n·m doubles).
+
+Threads. BLAS and PyTorch use 2, one per core (`--threads`:
+`OPENBLAS_NUM_THREADS`, `OMP_NUM_THREADS`, `MKL_NUM_THREADS`,
+`torch.set_num_threads`); NumPy's elementwise loops are single-threaded. On a
+shared machine `--threads 1` keeps a busy core from stalling every matrix
+product; the load average is printed before and after. All engines are first
+checked to agree at the two small sizes.
 
     python bench/engine.py [--quick] [--threads 2] [--wrt all|W] [--impl NAME]... [--size N,K,M]...
 
-`--quick` skips (4096, 2048, 2048). The full run takes about two minutes.
+`--quick` skips (4096, 2048, 2048). The full run takes about two and a half minutes.
 """
 
 from __future__ import annotations
@@ -116,7 +119,7 @@ def measure(names: list[str], size: tuple[int, int, int], wrt: str) -> dict[str,
             p.stdin.write("run\n")  # type: ignore[union-attr]
             p.stdin.flush()  # type: ignore[union-attr]
             samples[name].append(float(p.stdout.readline()))  # type: ignore[union-attr]
-            time.sleep(0.3 if inner == 1 else 0.05)  # let the BLAS and OpenMP threads that spin after a call settle
+            time.sleep(0.0 if size == SIZES[0] else 0.2)  # OpenBLAS's threads spin ~0.1 s after a product
     found = {}
     for name, p in procs.items():
         if name in ready:
@@ -192,7 +195,7 @@ def main() -> None:
     sizes = [tuple(int(d) for d in s.split(",")) for s in args.size] if args.size else SIZES
     sizes = [s for s in sizes if not (args.quick and s == SIZES[-1])]
     print(f"sum((relu(X@W)-Y)**2), forward + backward wrt {'W, X, Y' if args.wrt == 'all' else 'W'}, float64, "
-          f"{THREADS['OMP_NUM_THREADS']} threads; load average before: {os.getloadavg()[0]:.2f}")
+          f"threads {THREADS['OMP_NUM_THREADS']}; load average before: {os.getloadavg()[0]:.2f}")
     print(HEADER, flush=True)
     for size in sizes:
         print("\n".join(table(size, measure(names, size, args.wrt))), flush=True)
