@@ -19,9 +19,7 @@ from typing import Any
 
 from gradcalc import __version__
 from gradcalc.errors import InputError, ShapeError
-from gradcalc.parse import parse
 from gradcalc.shapes import SIZE_NAMES, Size, format_shape, infer
-from gradcalc.tree import variable_names
 
 RESERVED_SIZE_NAMES = {"unit", "np", "numpy"}  # the 1-D marker in formulas, and the code's NumPy module
 
@@ -70,15 +68,9 @@ def run_derive(expression: str, wrt: list[str] | None = None,
     'outer(x, x)'
     """
     from gradcalc import codegen
-    from gradcalc.pipeline import _check_names, derive
+    from gradcalc.pipeline import derive, parse_named
 
-    tree = parse(expression)
-    names = variable_names(tree)
-    if not names:
-        raise InputError(f"{expression.strip()!r} has no variables, so there is nothing to differentiate; "
-                         "use names such as X or W")
-    wrt = _check_names(list(dict.fromkeys(wrt or names)), names, "--wrt")
-    _check_names(list(shapes or {}), names, "--shape")
+    tree, names, wrt = parse_named(expression, wrt, shapes)
     _check_size_names(shapes or {}, names)
     info = infer(tree, dict(shapes or {}), expression, scalar=True, symbolic=True)
     out = info.of(tree)

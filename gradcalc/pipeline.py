@@ -221,6 +221,25 @@ def _bytes(n: int) -> str:
     return ""
 
 
+def parse_named(expression: str, wrt: list[str] | None, shapes: dict[str, Any] | None
+                ) -> tuple[Node, list[str], list[str]]:
+    """Parse, and check that there are variables and that `--wrt` and `--shape` name them.
+
+    Returns the tree, its variable names and the names to differentiate (all by default).
+
+    >>> parse_named("trace(A@B)", None, {"A": (2, 3)})[1:]
+    (['A', 'B'], ['A', 'B'])
+    """
+    tree = parse(expression)
+    names = variable_names(tree)
+    if not names:
+        raise InputError(f"{expression.strip()!r} has no variables, so there is nothing to differentiate; "
+                         "use names such as X or W")
+    wrt = _check_names(list(dict.fromkeys(wrt or names)), names, "--wrt")
+    _check_names(list(shapes or {}), names, "--shape")
+    return tree, names, wrt
+
+
 def _prepare(expression: str, wrt: list[str] | None, shapes: dict[str, tuple[int, ...]] | None,
              given: dict[str, Value], scalar: bool = True, max_elements: int = MAX_ELEMENTS
              ) -> tuple[Node, ShapeInfo, list[str]]:
@@ -232,13 +251,7 @@ def _prepare(expression: str, wrt: list[str] | None, shapes: dict[str, tuple[int
     >>> _prepare("X@W", None, None, {}, scalar=False)[1].variables
     {'X': (4, 3), 'W': (3, 5)}
     """
-    tree = parse(expression)
-    names = variable_names(tree)
-    if not names:
-        raise InputError(f"{expression.strip()!r} has no variables, so there is nothing to differentiate; "
-                         "use names such as X or W")
-    wrt = _check_names(list(dict.fromkeys(wrt or names)), names, "--wrt")
-    _check_names(list(shapes or {}), names, "--shape")
+    tree, names, wrt = parse_named(expression, wrt, shapes)
     _check_names(list(given), names, "--value")
     fixed = dict(shapes or {})
     for name, value in given.items():
