@@ -69,7 +69,7 @@ def numpy_impl(wrt: str, mm: Callable[[Any, Any], Any] = np.matmul) -> Impl:
 
 def gradcalc_impl(wrt: str) -> Impl:
     """gradcalc's tape, used as a library (the README's `Tape` example)."""
-    from gradcalc.ops import OPS
+    from gradcalc.lang.ops import OPS
     from gradcalc.tape import Tape
 
     relu = OPS["relu"]
@@ -86,7 +86,7 @@ def gradcalc_impl(wrt: str) -> Impl:
 
 def gradcalc_record_impl(wrt: str) -> Impl:
     """gradcalc's tape fed by the parsed tree, as `gradcalc eval` runs it (`tape.record`)."""
-    from gradcalc.parse import parse
+    from gradcalc.lang.parse import parse
     from gradcalc.tape import record
 
     tree = parse("sum((relu(X@W)-Y)**2)")

@@ -88,7 +88,7 @@ def bare_backward(out: Bare) -> list[Any]:
 
 def chains(x0: np.ndarray, rounds: int) -> dict[str, Callable[[], Any]]:
     """Each implementation of the chain as a no-argument function; missing engines left out."""
-    from gradcalc.ops import OPS
+    from gradcalc.lang.ops import OPS
     from gradcalc.tape import Tape
 
     tanh_op = OPS["tanh"]

@@ -18,9 +18,9 @@ import argparse
 import statistics
 import time
 
-from gradcalc import pipeline
-from gradcalc.parse import parse
-from gradcalc.shapes import infer
+from gradcalc.jobs import evaluate as pipeline
+from gradcalc.lang.parse import parse
+from gradcalc.lang.infer import infer
 
 LAYERS = (1, 2, 4, 8, 16, 32)
 

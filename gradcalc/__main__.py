@@ -1,5 +1,5 @@
 """`python -m gradcalc` runs the command line."""
 
-from gradcalc.cli import main
+from gradcalc.cli.app import main
 
 main()

@@ -28,8 +28,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from gradcalc.ops import OPS, Op
-from gradcalc.tree import Node, postorder
+from gradcalc.lang.ops import OPS, Op
+from gradcalc.lang.tree import Node, postorder
 
 _ndarray = np.ndarray
 Edge = tuple[int, Callable[[Any], Any], tuple[int, ...]]
@@ -241,7 +241,7 @@ def record(root: Node, values: dict[str, np.ndarray], wrt: set[str] | frozenset[
 
     Returns the tape, the tensor of every node (by `id(node)`) and each variable's leaf.
 
-    >>> from gradcalc.parse import parse
+    >>> from gradcalc.lang.parse import parse
     >>> tree = parse("sum(x*x)")
     >>> tape, nodes, leaves = record(tree, {"x": np.ones((2, 2))}, {"x"})
     >>> tape.backward(nodes[id(tree)])[leaves["x"].index]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gradcalc.batch import collect, keyword_filter
+from gradcalc.batch.pool import collect, keyword_filter
 from gradcalc.errors import InputError
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -209,8 +209,8 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
 
 
 def test_a_derivation_shared_by_several_cases_is_derived_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gradcalc import symbolic
-    from gradcalc.cases import case_from_table, run_case
+    from gradcalc.symbolic import adjoints as symbolic
+    from gradcalc.batch.cases import case_from_table, run_case
 
     calls = []
     original = symbolic.gradients

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from gradcalc import ops
-from gradcalc.check import FiniteDifference, finite_difference, verdict, worst
-from gradcalc.cli import app
-from gradcalc.parse import parse
-from gradcalc.pipeline import run_eval
+from gradcalc.lang import ops
+from gradcalc.referee import FiniteDifference, finite_difference, verdict, worst
+from gradcalc.cli.app import app
+from gradcalc.lang.parse import parse
+from gradcalc.jobs.evaluate import run_eval
 
 G = np.array([[1.0, -2.0, 3.0]])
 

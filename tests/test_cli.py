@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gradcalc.parse import parse
-from gradcalc.shapes import infer
+from gradcalc.lang.parse import parse
+from gradcalc.lang.infer import infer
 from gradcalc.tape import record
 
 HEADLINE = "sum((relu(X@W)-Y)**2)"

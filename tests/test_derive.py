@@ -15,15 +15,15 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from gradcalc.cases import read_file, run_case
-from gradcalc.cli import app
-from gradcalc.derivation import run_derive
+from gradcalc.batch.cases import read_file, run_case
+from gradcalc.cli.app import app
+from gradcalc.jobs.derive import run_derive
 from gradcalc.errors import InputError, ShapeError
-from gradcalc.parse import parse
-from gradcalc.pipeline import EvalResult, run_eval
-from gradcalc.shapes import infer, parse_shape_option
-from gradcalc.tree import variable_names
-from gradcalc.values import Value
+from gradcalc.lang.parse import parse
+from gradcalc.jobs.evaluate import EvalResult, run_eval
+from gradcalc.lang.infer import infer, parse_shape_option
+from gradcalc.lang.tree import variable_names
+from gradcalc.values.draw import Value
 from test_ops_command import SHAPES, spellings
 from test_random_expressions import HUGE, ROUNDOFF, ROUNDOFF2, RTOL, Probe, draw_values, expressions
 
@@ -141,7 +141,7 @@ def test_latex_of_a_symbolic_mean() -> None:
 
 
 def test_symbolic_formula_evaluates_with_sizes_from_the_values() -> None:
-    from gradcalc import symbolic
+    from gradcalc.symbolic import adjoints as symbolic
 
     tree = parse("mean(X@W)")
     info = infer(tree, {"X": ("n", "k")}, symbolic=True)

@@ -22,12 +22,12 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from gradcalc.ops import OPS, TABLE
-from gradcalc.parse import parse
-from gradcalc.printing import syntax
-from gradcalc.shapes import infer
-from gradcalc.symbolic import gradients
-from gradcalc.tree import Node, postorder, variable_names
+from gradcalc.lang.ops import OPS, TABLE
+from gradcalc.lang.parse import parse
+from gradcalc.symbolic.printing import syntax
+from gradcalc.lang.infer import infer
+from gradcalc.symbolic.adjoints import gradients
+from gradcalc.lang.tree import Node, postorder, variable_names
 
 # ---------------------------------------------------------------------------
 # The explicit interpreter: scalars, 1-D vectors and matrices of SymPy scalars.

@@ -3,7 +3,7 @@
 (a) Expression text -- random text, and valid expressions mutated (characters inserted, deleted and
     replaced, tokens swapped, parentheses unbalanced, Unicode, huge numbers, deep nesting, very long
     input, Python builtins and dunders, attribute access, lambdas, f-strings, ...) -- given to
-    `gradcalc eval`, in-process through `gradcalc.cli.main` and a few times in a real subprocess:
+    `gradcalc eval`, in-process through `gradcalc.cli.app.main` and a few times in a real subprocess:
     exit 0/1 with a verdict, or exit 2 with exactly one `gradcalc: error:` line (after the expression
     and a caret for a parse error); never exit 3, a traceback or a hang. With `--json`, stdout is one
     strict JSON document (no NaN/Infinity tokens), `{"error": {...}}` on failure.
@@ -60,11 +60,11 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 from hypothesis.extra import numpy as hnp
 
-from gradcalc import cli
+from gradcalc.cli import app as cli
 from gradcalc.errors import GradcalcError, InputError
-from gradcalc.parse import MAX_LENGTH, parse
-from gradcalc.tree import postorder, variable_names
-from gradcalc.values import Value
+from gradcalc.lang.parse import MAX_LENGTH, parse
+from gradcalc.lang.tree import postorder, variable_names
+from gradcalc.values.draw import Value
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -498,7 +498,7 @@ def check_verdict(result: Any, expr: tre.Expr, values: dict[str, np.ndarray], al
     """
     if result.verdict in allowed:
         return
-    from gradcalc import check
+    from gradcalc import referee as check
 
     kinds = set()
     for g in result.gradients:
@@ -560,8 +560,8 @@ class Moderate(Smooth):
 @given(data=st.data(), sizes=st.lists(SIZE, min_size=3, max_size=3), seed=st.integers(0, 2**32 - 1))
 def test_random_shapes_gradients_agree_and_the_verdict_is_equal(data: st.DataObject, sizes: list[int],
                                                                  seed: int) -> None:
-    from gradcalc.pipeline import run_eval
-    from gradcalc.render import to_json
+    from gradcalc.jobs.evaluate import run_eval
+    from gradcalc.render.eval_view import to_json
 
     with resized(dict(zip((2, 3, 5), sizes))):
         expr = data.draw(tre.expressions(), label="expression")
@@ -650,8 +650,8 @@ def special_values(draw: Any, values: dict[str, np.ndarray], names: list[str], f
        family=st.sampled_from(sorted(FAMILIES)))
 def test_nan_inf_huge_and_tiny_values_give_a_verdict_never_a_crash(data: st.DataObject, seed: int, dtype: str,
                                                                     family: str) -> None:
-    from gradcalc.pipeline import run_eval
-    from gradcalc.render import to_json
+    from gradcalc.jobs.evaluate import run_eval
+    from gradcalc.render.eval_view import to_json
 
     expr = data.draw(tre.expressions(), label="expression")
     assume(len(expr.text) <= MAX_LENGTH)
@@ -694,7 +694,7 @@ def test_nan_inf_huge_and_tiny_values_give_a_verdict_never_a_crash(data: st.Data
 
 def load_or_input_error(source: str, **kwargs: Any) -> None:
     """`sources.load` gives a finite float64 array of rank 0-2 with an entry, or one InputError line."""
-    from gradcalc.sources import load
+    from gradcalc.values.sources import load
 
     try:
         with time_limit():
@@ -904,8 +904,8 @@ def sample_file(draw: Any) -> str:
 @example(text='[[case]]\nname = "n"\nexpr = "sum(X*X)"\nexpect = "equal"\nwrt = [["X"]]\n')
 @example(text='[[case]]\nname = "n"\nexpr = "sum(X*X)"\nexpect = "equal"\ncheck = { "X[::0]" = 1 }\n')
 def test_any_sample_file_reads_or_is_one_input_error(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
-    from gradcalc.batch import Item, run_one
-    from gradcalc.cases import read_file
+    from gradcalc.batch.pool import Item, run_one
+    from gradcalc.batch.cases import read_file
 
     path = tmp_path_factory.mktemp("samples") / "fuzz.toml"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
@@ -1015,7 +1015,7 @@ def test_float32_overflow_of_a_given_value_is_undefined_quietly_and_strict_json(
     ('rng = "troch"', "must be numpy or torch"),  # silently ran numpy
 ])
 def test_ill_typed_sample_cases_are_one_input_error(tmp_path: Path, line: str, message: str) -> None:
-    from gradcalc.cases import read_file
+    from gradcalc.batch.cases import read_file
 
     path = tmp_path / "case.toml"
     path.write_text(f'[[case]]\nname = "n"\nexpr = "sum(X*X)"\nexpect = "equal"\n{line}\n')
@@ -1025,8 +1025,8 @@ def test_ill_typed_sample_cases_are_one_input_error(tmp_path: Path, line: str, m
 
 def test_a_zero_slice_step_in_check_is_a_case_error(tmp_path: Path) -> None:
     """check = { "X[::0]" = 1 } raised ValueError out of a batch worker."""
-    from gradcalc.batch import Item, run_one
-    from gradcalc.cases import read_file
+    from gradcalc.batch.pool import Item, run_one
+    from gradcalc.batch.cases import read_file
 
     path = tmp_path / "case.toml"
     path.write_text('[[case]]\nname = "n"\nexpr = "sum(X*X)"\nexpect = "equal"\ncheck = { "X[::0]" = 1 }\n')
@@ -1047,7 +1047,7 @@ def test_a_closed_form_dividing_by_an_exact_zero_is_no_internal_error() -> None:
 
 @pytest.mark.xfail(strict=True, reason="reported: finite differences take one step, ∛ε·max(1, max|x|), per variable")
 def test_one_large_entry_does_not_spoil_finite_differences() -> None:
-    from gradcalc.pipeline import run_eval
+    from gradcalc.jobs.evaluate import run_eval
 
     result = run_eval("sum(sin(x))", values={"x": Value(np.array([1e6, 1.0]), "inline")})
     np.testing.assert_array_equal(result.gradients[0].autograd, result.gradients[0].symbolic)
@@ -1056,7 +1056,7 @@ def test_one_large_entry_does_not_spoil_finite_differences() -> None:
 
 @pytest.mark.xfail(strict=True, reason="reported: a ∛ε step is too coarse for f''' ~ 3000³; no error estimate")
 def test_a_fast_oscillation_is_not_a_false_mismatch() -> None:
-    from gradcalc.pipeline import run_eval
+    from gradcalc.jobs.evaluate import run_eval
 
     result = run_eval("sum(sin(3000*x))")
     assert result.gradients[0].max_abs_diff == 0  # the tape and the closed form agree exactly
@@ -1066,7 +1066,7 @@ def test_a_fast_oscillation_is_not_a_false_mismatch() -> None:
 @pytest.mark.xfail(strict=True, reason="reported: at an exact tie the tape and the closed form round the arguments "
                                        "differently and take different sides; the verdict says mismatch, not kink")
 def test_a_tie_that_rounding_breaks_differently_is_a_kink() -> None:
-    from gradcalc.pipeline import run_eval
+    from gradcalc.jobs.evaluate import run_eval
 
     rng = np.random.default_rng(0)
     a, b, c = rng.standard_normal((2, 3)), rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
@@ -1085,7 +1085,7 @@ def test_steps_of_a_bare_variable() -> None:
 @pytest.mark.xfail(strict=True, reason="reported: a 189-character expression has a 10,621-character closed form, "
                                        "beyond parse.MAX_LENGTH, so gradcalc refuses the formula it printed")
 def test_every_printed_closed_form_is_an_expression_gradcalc_reads() -> None:
-    from gradcalc.pipeline import run_eval
+    from gradcalc.jobs.evaluate import run_eval
 
     g = "(C @ C.T + eye(3) + C - C.T)"
     j = f"inv(inv({g}) @ inv({g}).T + eye(3))"

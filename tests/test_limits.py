@@ -12,11 +12,12 @@ import sys
 import numpy as np
 import pytest
 
-from gradcalc import ops, pipeline
+from gradcalc.lang import ops
+from gradcalc.jobs import evaluate as pipeline
 from gradcalc.errors import InputError, ParseError
-from gradcalc.parse import MAX_DEPTH, MAX_LENGTH, parse
-from gradcalc.pipeline import run_eval
-from gradcalc.values import Value
+from gradcalc.lang.parse import MAX_DEPTH, MAX_LENGTH, parse
+from gradcalc.jobs.evaluate import run_eval
+from gradcalc.values.draw import Value
 
 
 def gradcalc(*args: str) -> subprocess.CompletedProcess:

@@ -18,17 +18,17 @@ import pytest
 from autograd import jacobian, make_vjp
 from typer.testing import CliRunner
 
-from gradcalc.cli import app
+from gradcalc.cli.app import app
 from gradcalc.errors import InputError, ShapeError
-from gradcalc.nonscalar import (
+from gradcalc.jobs.vjp import (
     JACOBIAN_LIMIT,
     labels,
     load_weights,
     run_jacobian,
     run_vjp,
 )
-from gradcalc.pipeline import run_eval
-from gradcalc.values import Value
+from gradcalc.jobs.evaluate import run_eval
+from gradcalc.values.draw import Value
 
 V = [[1.0, 0.1], [0.01, 0.001]]
 

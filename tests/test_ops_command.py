@@ -7,10 +7,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from gradcalc.cli import app
-from gradcalc.parse import parse
-from gradcalc.pipeline import run_eval
-from gradcalc.tree import variable_names
+from gradcalc.cli.app import app
+from gradcalc.lang.parse import parse
+from gradcalc.jobs.evaluate import run_eval
+from gradcalc.lang.tree import variable_names
 
 #: Function names and aliases of SPEC section 3, copied from the spec's text.
 SPEC_FUNCTIONS = """exp log sqrt abs sin cos tan tanh sigmoid relu softplus heaviside sign square clamp maximum max
@@ -64,7 +64,7 @@ def test_every_op_has_a_representative_expression(catalog: list[dict]) -> None:
 
 def spellings() -> list[tuple[str, str]]:
     """(op, expression) for every function and method spelling in the table."""
-    from gradcalc.catalog import catalog as read_catalog
+    from gradcalc.jobs.catalog import catalog as read_catalog
 
     cases = []
     for op in read_catalog():

@@ -1,6 +1,6 @@
 """Every core operator against independent oracles, at rectangular shapes.
 
-For each operator in `gradcalc.ops.TABLE` there is at least one scalar test
+For each operator in `gradcalc.lang.ops.TABLE` there is at least one scalar test
 expression. Both of gradcalc's gradients -- the numeric tape
 (`tape.record` + `Tape.backward`) and the symbolic closed form
 (`symbolic.gradients` + `symbolic.evaluate`) -- are compared with
@@ -39,13 +39,14 @@ import pytest
 from autograd import grad
 from autograd.tracer import getval
 
-from gradcalc import printing, symbolic
-from gradcalc.ops import OPS, TABLE
-from gradcalc.parse import parse
-from gradcalc.pipeline import run_eval
-from gradcalc.shapes import infer
+from gradcalc.symbolic import printing
+from gradcalc.symbolic import adjoints as symbolic
+from gradcalc.lang.ops import OPS, TABLE
+from gradcalc.lang.parse import parse
+from gradcalc.jobs.evaluate import run_eval
+from gradcalc.lang.infer import infer
 from gradcalc.tape import record
-from gradcalc.tree import Node, postorder
+from gradcalc.lang.tree import Node, postorder
 
 AUTOGRAD_RTOL, AUTOGRAD_ATOL = 1e-10, 1e-12
 FD_RTOL, FD_ATOL = 1e-5, 1e-6

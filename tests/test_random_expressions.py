@@ -32,12 +32,13 @@ from autograd.tracer import getval
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from gradcalc import printing, symbolic
-from gradcalc.ops import TABLE
-from gradcalc.parse import MAX_LENGTH, parse
-from gradcalc.shapes import infer
+from gradcalc.symbolic import printing
+from gradcalc.symbolic import adjoints as symbolic
+from gradcalc.lang.ops import TABLE
+from gradcalc.lang.parse import MAX_LENGTH, parse
+from gradcalc.lang.infer import infer
 from gradcalc.tape import record
-from gradcalc.tree import postorder, variable_names
+from gradcalc.lang.tree import postorder, variable_names
 
 Shape = tuple[int, ...]
 
@@ -573,8 +574,8 @@ def test_the_generator_reaches_every_operator_rank_pair_and_leaf():
 def test_backward_chain_formulas_reproduce_the_engine(expr, seed):
     """`--steps`: each node's adjoint, written in terms of the adjoints before it, evaluated on the engine's
     node values and adjoints, gives the engine's adjoint of that node."""
-    from gradcalc.pipeline import run_eval
-    from gradcalc.values import Value
+    from gradcalc.jobs.evaluate import run_eval
+    from gradcalc.values.draw import Value
 
     assume(len(expr.text) <= MAX_LENGTH)
     values = draw_values(seed)

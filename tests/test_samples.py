@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gradcalc.cases import KEYS, case_from_table, read_file, run_case
+from gradcalc.batch.cases import KEYS, case_from_table, read_file, run_case
 from gradcalc.errors import InputError
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -118,7 +118,7 @@ def test_bad_check_is_an_input_error(check: dict, message: str) -> None:
 
 
 def test_readme_sample_case_is_valid_and_passes() -> None:
-    from gradcalc.cases import _toml
+    from gradcalc.batch.cases import _toml
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     block = readme.split("```toml\n", 1)[1].split("```", 1)[0]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gradcalc.errors import InputError
-from gradcalc.sources import load, parse_value_option
+from gradcalc.values.sources import load, parse_value_option
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gradcalc.cases import read_file
-from gradcalc.parse import parse
-from gradcalc.pipeline import run_eval
-from gradcalc.render import format_matrix, show
+from gradcalc.batch.cases import read_file
+from gradcalc.lang.parse import parse
+from gradcalc.jobs.evaluate import run_eval
+from gradcalc.render.eval_view import format_matrix, show
 from gradcalc.tape import record
 
 HEADLINE = "sum((relu(X@W)-Y)**2)"
@@ -69,7 +69,7 @@ def _check_chain(expr: str, **options) -> int:
 
 
 def _names(tree) -> list[str]:
-    from gradcalc.tree import variable_names
+    from gradcalc.lang.tree import variable_names
 
     return variable_names(tree)
 

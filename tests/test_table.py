@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gradcalc.ops import TABLE, lookup_function, lookup_method
+from gradcalc.lang.ops import TABLE, lookup_function, lookup_method
 
 ROOT = Path(__file__).resolve().parents[1]
 

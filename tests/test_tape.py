@@ -8,7 +8,7 @@ import weakref
 import numpy as np
 import pytest
 
-from gradcalc.ops import OPS
+from gradcalc.lang.ops import OPS
 from gradcalc.tape import Tape, sum_to
 
 

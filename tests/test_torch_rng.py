@@ -10,7 +10,7 @@ import zlib
 import numpy as np
 import pytest
 
-from gradcalc.torch_rng import TorchGenerator, _fma, randn
+from gradcalc.values.torch_rng import TorchGenerator, _fma, randn
 
 X_SEED0 = [  # torch.manual_seed(0); torch.randn(10, 4)
     0xBF901B85, 0xBF93808A, 0xBE804BD6, 0xBEDE255D, 0x3F594515, 0x3F312783, 0xBEA1CC6D, 0xC0075FC1,

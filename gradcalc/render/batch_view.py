@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcalc.render import VERDICT_STYLE, number
+from gradcalc.render.eval_view import VERDICT_STYLE, number
 
 OUTCOME_STYLE = {"passed": "green", "failed": "bold red", "timeout": "bold red", "error": "bold red"}
 
@@ -30,7 +30,7 @@ def show_batch(reports: list[dict[str, Any]], summary: dict[str, Any], console: 
     from rich.table import Table
     from rich.text import Text
 
-    from gradcalc.batch import summary_line
+    from gradcalc.batch.pool import summary_line
 
     table = Table(header_style="bold", show_edge=False, pad_edge=False)
     table.add_column("case", no_wrap=True, overflow="ellipsis", max_width=max(20, console.width - 50))

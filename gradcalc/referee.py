@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcalc.ops import OPS
+from gradcalc.lang.ops import OPS
 from gradcalc.tape import record
-from gradcalc.tree import Node, depending, postorder
+from gradcalc.lang.tree import Node, depending, postorder
 
 #: (rtol, atol) between autograd and the symbolic formula; atol is scaled by max(1, max|gradient|).
 DEFAULT_TOLERANCES = {"float64": (1e-7, 1e-9), "float32": (1e-4, 1e-5)}
@@ -34,7 +34,7 @@ VERDICTS = ("mismatch", "undefined", "kink", "equal")  # worst first
 class FiniteDifference:
     """A finite-difference gradient and the entries it cannot vouch for.
 
-    >>> from gradcalc.parse import parse
+    >>> from gradcalc.lang.parse import parse
     >>> fd = finite_difference(parse("sum(relu(x))"), {"x": np.array([[1e-7, -2.0]])}, "x")
     >>> fd.untrusted  # the first entry sits within one step of relu's kink
     array([[ True, False]])
@@ -59,7 +59,7 @@ class FiniteDifference:
 def finite_difference(root: Node, values: dict[str, np.ndarray], name: str) -> FiniteDifference:
     """Central differences of a scalar (or 1x1) expression with respect to one variable.
 
-    >>> from gradcalc.parse import parse
+    >>> from gradcalc.lang.parse import parse
     >>> fd = finite_difference(parse("sum(x*x)"), {"x": np.array([[1.0, 2.0]])}, "x")
     >>> np.round(fd.value, 6)
     array([[2., 4.]])

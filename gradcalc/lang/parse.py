@@ -22,9 +22,9 @@ import warnings
 from typing import Any
 
 from gradcalc.errors import ParseError
-from gradcalc.ops import REQUIRED, Op, Param, lookup_function, lookup_method, lookup_symbol
-from gradcalc.ops import function_names, method_names
-from gradcalc.tree import Node
+from gradcalc.lang.ops import REQUIRED, Op, Param, lookup_function, lookup_method, lookup_symbol
+from gradcalc.lang.ops import function_names, method_names
+from gradcalc.lang.tree import Node
 
 PREFIXES = ("np", "numpy", "torch", "t", "F", "torch.nn.functional")
 MAX_LENGTH = 10_000  # characters in an expression

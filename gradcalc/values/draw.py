@@ -10,8 +10,8 @@ With `rng="torch"` the numbers are PyTorch's instead (`gradcalc.torch_rng`),
 unmapped. Variables given a value (`--value`, `gradcalc.sources`) draw
 nothing; the next variable takes the numbers that come next.
 
->>> from gradcalc.parse import parse
->>> from gradcalc.shapes import infer
+>>> from gradcalc.lang.parse import parse
+>>> from gradcalc.lang.infer import infer
 >>> tree = parse("sum(log(X))")
 >>> drawn = draw(tree, infer(tree).variables, seed=0)
 >>> bool((drawn["X"].value > 0).all()), drawn["X"].source
@@ -26,8 +26,8 @@ from typing import Collection
 import numpy as np
 
 from gradcalc.errors import InputError
-from gradcalc.ops import OPS
-from gradcalc.tree import Node, postorder, variable_names
+from gradcalc.lang.ops import OPS
+from gradcalc.lang.tree import Node, postorder, variable_names
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Value:
 def domains(root: Node) -> dict[str, str]:
     """Which variables feed a restricted-domain input directly.
 
-    >>> from gradcalc.parse import parse
+    >>> from gradcalc.lang.parse import parse
     >>> domains(parse("log(A) + B"))
     {'A': 'positive'}
     """
@@ -69,7 +69,7 @@ def draw(root: Node, shapes: dict[str, tuple[int, ...]], seed: int = 0, rng: str
     `torch.randn(shape)` per variable (float32 numbers, held in float64), with
     no mapping into domains: PyTorch's numbers, whatever they feed.
 
-    >>> from gradcalc.parse import parse
+    >>> from gradcalc.lang.parse import parse
     >>> drawn = draw(parse("sum(Y*X)"), {"X": (1, 2), "Y": (1, 2)}, seed=1)
     >>> list(drawn), drawn["X"].source, drawn["X"].value.shape
     (['Y', 'X'], 'normal(seed=1)', (1, 2))
@@ -78,7 +78,7 @@ def draw(root: Node, shapes: dict[str, tuple[int, ...]], seed: int = 0, rng: str
     """
     names = [name for name in variable_names(root) if name not in skip]
     if rng == "torch":
-        from gradcalc.torch_rng import TorchGenerator
+        from gradcalc.values.torch_rng import TorchGenerator
 
         try:
             generator = TorchGenerator(seed)

@@ -5,7 +5,7 @@ construct is spelled. The gradcalc syntax re-parses to the same numbers
 (Python precedence, `*` elementwise, `@` matrix product).
 
 >>> import sympy as sp
->>> from gradcalc import matexpr as s
+>>> from gradcalc.symbolic import vocabulary as s
 >>> X, W = sp.MatrixSymbol("X", 4, 3), sp.MatrixSymbol("W", 3, 5)
 >>> e = s.scale(2, s.matmul(s.T(X), s.fn("heaviside", s.matmul(X, W))))
 >>> syntax(e), pretty(e)
@@ -21,9 +21,9 @@ import sympy as sp
 from sympy import (Determinant, HadamardPower, HadamardProduct, Identity, Inverse, MatAdd, MatMul, MatrixSymbol,
                    OneMatrix, Trace, Transpose, ZeroMatrix)
 
-from gradcalc import matexpr as s
-from gradcalc.symtypes import UNIT, Diag, Elementwise, ElementwiseScalar, Entry, Reduce, is_matrix
-from gradcalc.ops import OPS, REQUIRED
+from gradcalc.symbolic import vocabulary as s
+from gradcalc.symbolic.types import UNIT, Diag, Elementwise, ElementwiseScalar, Entry, Reduce, is_matrix
+from gradcalc.lang.ops import OPS, REQUIRED
 
 ADD, MUL, NEG, POW, ATOM = 1, 2, 3, 4, 5
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from gradcalc.errors import GradcalcError, InputError
-from gradcalc.values import Value
+from gradcalc.values.draw import Value
 
 #: Every key a case may have; anything else is a typo worth reporting.
 KEYS = ("name", "expr", "wrt", "shape", "value", "seed", "rng", "dtype", "rtol", "atol", "expect", "check")
@@ -132,8 +132,8 @@ A case may have: name, expr, wrt, shape, value, seed, rng, dtype, rtol, atol, ex
 def _build(table: dict[str, Any], path: Path | None) -> Case:
     import difflib
 
-    from gradcalc.shapes import parse_shape_option
-    from gradcalc.sources import load
+    from gradcalc.lang.infer import parse_shape_option
+    from gradcalc.values.sources import load
 
     for key in table:
         if key not in KEYS:
@@ -187,7 +187,7 @@ def run_case(case: Case) -> Outcome:
     >>> run_case(case).failures
     ['check x: autograd is 4.5 where 4.6 is expected (at [0, 0], off by 0.1; tolerance 0.0001)']
     """
-    from gradcalc.pipeline import run_eval
+    from gradcalc.jobs.evaluate import run_eval
 
     try:
         result = run_eval(case.expr, wrt=case.wrt, shapes=case.shape, seed=case.seed, rtol=case.rtol,
@@ -202,7 +202,7 @@ def run_case(case: Case) -> Outcome:
 def check_numbers(result: Any, check: dict[str, Any], tolerance: float) -> list[str]:
     """What in `result` differs from the expected numbers: one message per failed target.
 
-    >>> from gradcalc.pipeline import run_eval
+    >>> from gradcalc.jobs.evaluate import run_eval
     >>> result = run_eval("sum(x*x)", values={"x": Value(np.array([1.0, 2.0]), "inline")})
     >>> check_numbers(result, {"value": 5, "x[1]": 4, "x": "2*x"}, 1e-9)
     []
@@ -266,10 +266,10 @@ def _expected(target: str, expected: Any, values: dict[str, np.ndarray], shape: 
 
 
 def _evaluate(target: str, text: str, values: dict[str, np.ndarray]) -> np.ndarray:
-    from gradcalc.parse import parse
-    from gradcalc.shapes import infer
+    from gradcalc.lang.parse import parse
+    from gradcalc.lang.infer import infer
     from gradcalc.tape import record
-    from gradcalc.tree import variable_names
+    from gradcalc.lang.tree import variable_names
 
     try:
         tree = parse(text)

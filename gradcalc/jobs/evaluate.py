@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 
 from gradcalc.errors import InputError, ShapeError
-from gradcalc.parse import parse
-from gradcalc.shapes import ShapeInfo, format_shape, infer
-from gradcalc.tree import Node, variable_names
-from gradcalc.values import Value
+from gradcalc.lang.parse import parse
+from gradcalc.lang.infer import ShapeInfo, format_shape, infer
+from gradcalc.lang.tree import Node, variable_names
+from gradcalc.values.draw import Value
 
 #: The most numbers all of an expression's values may hold together (--max-elements raises it).
 MAX_ELEMENTS = 20_000_000
@@ -89,7 +89,7 @@ class EvalResult:
     atol: float | None
     notes: list[str] = field(default_factory=list)
     dtype: str = "float64"
-    steps: list[Any] = field(default_factory=list)  # gradcalc.steps.Step, with --steps
+    steps: list[Any] = field(default_factory=list)  # gradcalc.jobs.steps.Step, with --steps
     chains: dict[str, tuple[str, str]] = field(default_factory=dict)  # gradient in the last adjoints (pretty, syntax)
 
 
@@ -110,9 +110,9 @@ def run_eval(expression: str, wrt: list[str] | None = None, shapes: dict[str, tu
     >>> run_eval("sum(x*x)", values={"x": Value(np.array([1.0, 2.0]), "inline")}).gradients[0].autograd
     array([2., 4.])
     """
-    from gradcalc import check
+    from gradcalc import referee as check
     from gradcalc.tape import record
-    from gradcalc.values import draw
+    from gradcalc.values.draw import draw
 
     if dtype not in check.DEFAULT_TOLERANCES:
         raise InputError(f"--dtype {dtype}: not supported; use float64 or float32")
@@ -139,7 +139,7 @@ def run_eval(expression: str, wrt: list[str] | None = None, shapes: dict[str, tu
             gradients.append(_judge(tree, values, name, auto, derived[name], rtol, atol, dtype))
         chain: tuple[list[Any], dict[str, tuple[str, str]]] = ([], {})
         if steps:
-            from gradcalc.steps import backward_chain
+            from gradcalc.jobs.steps import backward_chain
 
             engine = {key: grads[t.index] for key, t in tensors.items() if grads[t.index] is not None}
             forward = {key: t.value for key, t in tensors.items()}
@@ -157,12 +157,12 @@ def run_eval(expression: str, wrt: list[str] | None = None, shapes: dict[str, tu
 def _singular_notes(tree: Node, tensors: dict[int, Any], expression: str, dtype: str) -> list[str]:
     """A note for each inv/det/logdet whose matrix is singular to working precision.
 
-    >>> from gradcalc.values import Value
+    >>> from gradcalc.values.draw import Value
     >>> a, b = Value(np.array([[1.0], [0.0]]), "inline"), Value(np.array([[1.0, 0.0]]), "inline")
     >>> run_eval("logdet(A@B)", values={"A": a, "B": b}).notes
     ['logdet(A@B): the matrix is singular (condition number inf), so the gradient is not defined there']
     """
-    from gradcalc.tree import postorder
+    from gradcalc.lang.tree import postorder
 
     notes = []
     for node in postorder(tree):
@@ -182,7 +182,7 @@ def _singular_notes(tree: Node, tensors: dict[int, Any], expression: str, dtype:
 
 def _domain_notes(tree: Node, given: dict[str, Value], rng: str) -> list[str]:
     """Say so when PyTorch's numbers feed a restricted domain unmapped."""
-    from gradcalc.values import domains
+    from gradcalc.values.draw import domains
 
     if rng != "torch":
         return []
@@ -195,14 +195,14 @@ def _domain_notes(tree: Node, given: dict[str, Value], rng: str) -> list[str]:
 def check_size(tree: Node, info: ShapeInfo, limit: int = MAX_ELEMENTS) -> None:
     """Refuse an expression whose values would hold more than `limit` numbers, saying how much memory they need.
 
-    >>> from gradcalc.parse import parse
+    >>> from gradcalc.lang.parse import parse
     >>> tree = parse("sum(X@W)")
     >>> check_size(tree, infer(tree, {"X": (1000, 1000), "W": (1000, 1000)}), limit=2_000_000)
     Traceback (most recent call last):
     ...
     gradcalc.errors.InputError: the values of this expression hold 3,000,001 numbers (about 48 MB with their gradients), above the limit of 2,000,000; raise it with --max-elements 4000000 if the machine has the memory
     """
-    from gradcalc.tree import postorder
+    from gradcalc.lang.tree import postorder
 
     total = sum(math.prod(info.of(node)) for node in postorder(tree) if node.op != "const")
     if total > limit:
@@ -274,7 +274,7 @@ def _prepare(expression: str, wrt: list[str] | None, shapes: dict[str, tuple[int
 class Derivation:
     """A closed-form gradient and its printed forms, which depend only on the expression and the shapes.
 
-    >>> from gradcalc.parse import parse
+    >>> from gradcalc.lang.parse import parse
     >>> tree = parse("trace(A@B)")
     >>> derive("trace(A@B)", tree, infer(tree), ["A"])["A"].pretty
     'Bᵀ'
@@ -296,16 +296,18 @@ _DERIVED: dict[tuple[Any, ...], dict[str, Derivation]] = {}
 
 def derive(expression: str, tree: Node, info: ShapeInfo, wrt: list[str]) -> dict[str, Derivation]:
     """The symbolic gradients, derived once per expression, shapes and `--wrt` (a batch repeats them)."""
-    from gradcalc import cse, printing, symbolic
+    from gradcalc.symbolic import cse
+    from gradcalc.symbolic import printing
+    from gradcalc.symbolic import adjoints as symbolic
 
-    from gradcalc.ops import OPS
-    from gradcalc.tree import postorder
+    from gradcalc.lang.ops import OPS
+    from gradcalc.lang.tree import postorder
 
     rules = tuple(id(OPS[n.op]) for n in postorder(tree) if n.op in OPS)  # the very rules used, should they change
     key = (expression.strip(), tuple(sorted(info.variables.items())), tuple(wrt), rules)
     if key in _DERIVED:
         return _DERIVED[key]
-    from gradcalc.matalg import time_budget
+    from gradcalc.symbolic.algebra import time_budget
 
     with time_budget(SIMPLIFY_BUDGET) as ran_out:
         formulas = symbolic.gradients(tree, info, wrt)
@@ -331,7 +333,8 @@ def derive(expression: str, tree: Node, info: ShapeInfo, wrt: list[str]) -> dict
 def _judge(tree: Node, values: dict[str, np.ndarray], name: str, auto: np.ndarray, derived: Derivation,
            rtol: float, atol: float | None, dtype: str) -> Gradient:
     """Evaluate the closed form, run finite differences, compare, and give the verdict for one variable."""
-    from gradcalc import check, symbolic
+    from gradcalc import referee as check
+    from gradcalc.symbolic import adjoints as symbolic
 
     sym = symbolic.evaluate(derived.formula, values, dtype)
     sym = sym.reshape(auto.shape) if sym.size == auto.size else np.broadcast_to(sym, auto.shape).astype(dtype)

@@ -21,7 +21,7 @@ import sympy as sp
 from sympy import (Determinant, HadamardPower, HadamardProduct, Identity, Inverse, MatAdd, MatMul, OneMatrix, Trace,
                    Transpose, ZeroMatrix)
 
-from gradcalc.symtypes import UNIT, Expr, is_matrix
+from gradcalc.symbolic.types import UNIT, Expr, is_matrix
 
 
 _deadline = [math.inf]  # time.monotonic() after which sums and products are built as they come

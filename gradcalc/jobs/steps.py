@@ -14,7 +14,7 @@ symbol; the same adjoint expanded in the variables; its value from the
 engine (what PyTorch's `retain_grad()` shows) beside the expanded formula's
 value; finite differences with respect to the node's value; a verdict.
 
->>> from gradcalc.pipeline import run_eval
+>>> from gradcalc.jobs.evaluate import run_eval
 >>> chain = run_eval("sum((relu(X@W)-Y)**2)", wrt=["W"], steps=True).steps
 >>> [(s.name, s.definition, s.chain, s.verdict) for s in chain]  # doctest: +NORMALIZE_WHITESPACE
 [('f', 'sum(D⊙²)', '1', 'equal'), ('D', 'Ŷ − Y', '2·D', 'equal'), ('Ŷ', 'relu(Z)', '∂f/∂D', 'equal'),
@@ -29,12 +29,14 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from gradcalc import check, printing, symbolic
-from gradcalc import matexpr as s
-from gradcalc.ops import OPS
-from gradcalc.shape_rules import same
-from gradcalc.shapes import ShapeInfo
-from gradcalc.tree import Node, depending, postorder, substitute
+from gradcalc import referee as check
+from gradcalc.symbolic import printing
+from gradcalc.symbolic import adjoints as symbolic
+from gradcalc.symbolic import vocabulary as s
+from gradcalc.lang.ops import OPS
+from gradcalc.lang.shape_rules import same
+from gradcalc.lang.infer import ShapeInfo
+from gradcalc.lang.tree import Node, depending, postorder, substitute
 
 ACTIVATIONS = frozenset({"relu", "clamp", "sigmoid", "tanh", "softplus", "exp", "log", "abs", "sqrt", "softmax",
                          "heaviside", "sin", "cos"})
@@ -46,7 +48,7 @@ PRETTY = {"Yhat": "Ŷ"}
 class Step:
     """One node of the backward chain: its definition, its adjoint two ways, its numbers and verdict.
 
-    >>> from gradcalc.pipeline import run_eval
+    >>> from gradcalc.jobs.evaluate import run_eval
     >>> step = run_eval("sum(exp(X@W))", wrt=["W"], steps=True).steps[-1]
     >>> step.name, step.definition, step.chain, step.formula
     ('Z', 'XW', 'exp(Z)', 'exp(X@W)')

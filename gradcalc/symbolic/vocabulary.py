@@ -22,11 +22,11 @@ from typing import Any
 import sympy as sp
 from sympy import OneMatrix, ZeroMatrix
 
-from gradcalc.matalg import (det, eye, hadamard, inv, is_zero, number, pow, rational, scale, split,  # noqa: F401
+from gradcalc.symbolic.algebra import (det, eye, hadamard, inv, is_zero, number, pow, rational, scale, split,  # noqa: F401
                              sum_terms, trace)
-from gradcalc.matalg import product as _mm
-from gradcalc.matalg import transpose as _t
-from gradcalc.symtypes import UNIT, Diag, Elementwise, ElementwiseScalar, Entry, Expr, MatrixFunction, Reduce, is_matrix
+from gradcalc.symbolic.algebra import product as _mm
+from gradcalc.symbolic.algebra import transpose as _t
+from gradcalc.symbolic.types import UNIT, Diag, Elementwise, ElementwiseScalar, Entry, Expr, MatrixFunction, Reduce, is_matrix
 
 
 def add(a: Expr, b: Expr) -> Expr:

@@ -19,7 +19,7 @@ from typing import Any
 
 from gradcalc import __version__
 from gradcalc.errors import InputError, ShapeError
-from gradcalc.shapes import SIZE_NAMES, Size, format_shape, infer
+from gradcalc.lang.infer import SIZE_NAMES, Size, format_shape, infer
 
 RESERVED_SIZE_NAMES = {"unit", "np", "numpy"}  # the 1-D marker in formulas, and the code's NumPy module
 
@@ -67,8 +67,8 @@ def run_derive(expression: str, wrt: list[str] | None = None,
     >>> run_derive("x@A@x", shapes={"x": ("n",)}).gradients[1].formula
     'outer(x, x)'
     """
-    from gradcalc import codegen
-    from gradcalc.pipeline import derive, parse_named
+    from gradcalc.symbolic import codegen
+    from gradcalc.jobs.evaluate import derive, parse_named
 
     tree, names, wrt = parse_named(expression, wrt, shapes)
     _check_size_names(shapes or {}, names)
@@ -100,7 +100,7 @@ def _check_size_names(shapes: dict[str, tuple[Size, ...]], variables: list[str])
 
 def _clash(size: str, variables: list[str]) -> str:
     """What a size name would collide with, or ''."""
-    from gradcalc.ops import lookup_function
+    from gradcalc.lang.ops import lookup_function
 
     if size in variables:
         return "a variable's name"

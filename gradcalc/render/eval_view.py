@@ -1,6 +1,6 @@
 """Two views of one result: Rich tables for people, a JSON document for scripts.
 
->>> from gradcalc.pipeline import run_eval
+>>> from gradcalc.jobs.evaluate import run_eval
 >>> doc = to_json(run_eval("sum(x*x)", shapes={"x": (1, 2)}))
 >>> doc["gradients"]["x"]["verdict"], doc["variables"]["x"]["shape"]
 ('equal', [1, 2])
@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from gradcalc import __version__
-from gradcalc.pipeline import EvalResult, Gradient
-from gradcalc.shapes import format_shape
+from gradcalc.jobs.evaluate import EvalResult, Gradient
+from gradcalc.lang.infer import format_shape
 
 VERDICT_STYLE = {"equal": "bold green", "kink": "bold yellow", "mismatch": "bold red", "undefined": "bold red"}
 EDGE, THRESHOLD = 3, 1000  # NumPy's edgeitems and threshold
@@ -46,7 +46,7 @@ def plain(x: Any) -> Any:
 def to_json(result: EvalResult) -> dict[str, Any]:
     """The SPEC section 6 document for `gradcalc eval --json`.
 
-    >>> from gradcalc.pipeline import run_eval
+    >>> from gradcalc.jobs.evaluate import run_eval
     >>> doc = to_json(run_eval("trace(A@B)", wrt=["A"]))
     >>> doc["verdict"], doc["gradients"]["A"]["symbolic"]["formula"], doc["tolerance"]
     ('equal', 'B.T', {'rtol': 1e-07, 'atol': None})
@@ -160,7 +160,7 @@ def number(x: float | None) -> str:
 def show(result: EvalResult, console: Any, precision: int = 4) -> None:
     """Print the side-by-side view of a result on a Rich console, entries with `precision` decimals.
 
-    >>> import io, rich.console; from gradcalc.pipeline import run_eval
+    >>> import io, rich.console; from gradcalc.jobs.evaluate import run_eval
     >>> console = rich.console.Console(file=io.StringIO(), width=100)
     >>> show(run_eval("trace(A@B)", wrt=["A"]), console); "∂f/∂A" in console.file.getvalue()
     True

@@ -8,7 +8,7 @@ different one, so that a missing transpose cannot hide behind a square
 matrix. For `derive`, sizes may be names (`--shape X=n,k`) and free sizes get
 names instead of numbers.
 
->>> from gradcalc.parse import parse
+>>> from gradcalc.lang.parse import parse
 >>> info = infer(parse("sum((relu(X@W)-Y)**2)"))
 >>> info.variables
 {'X': (4, 3), 'W': (3, 5), 'Y': (4, 5)}
@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
 from gradcalc.errors import InputError, ShapeError
-from gradcalc.tree import Node, postorder
+from gradcalc.lang.tree import Node, postorder
 
 if TYPE_CHECKING:
-    from gradcalc.ops import Op
+    from gradcalc.lang.ops import Op
 
 DEFAULT_SIZES = (4, 3, 5, 6, 7, 2, 8, 9, 10, 11, 12, 13, 14, 15, 16)
 #: Names for free sizes in `derive` (letters with a Unicode subscript, for the pretty form).
@@ -75,7 +75,7 @@ class Clash(Exception):
     >>> unify(Dim(3), Dim(4))
     Traceback (most recent call last):
         ...
-    gradcalc.shapes.Clash: sizes 3 and 4 differ
+    gradcalc.lang.infer.Clash: sizes 3 and 4 differ
     """
 
 
@@ -117,7 +117,7 @@ class ShapeInfo:
 
     `defaulted` names the variables whose sizes were (partly) chosen by default.
 
-    >>> from gradcalc.parse import parse
+    >>> from gradcalc.lang.parse import parse
     >>> info = infer(parse("X@W"), {"X": (2, 3)})
     >>> info.variables, info.defaulted
     ({'X': (2, 3), 'W': (3, 4)}, ['W'])
@@ -131,7 +131,7 @@ class ShapeInfo:
     def of(self, node: Node) -> tuple[Size, ...]:
         """The shape of one node.
 
-        >>> from gradcalc.parse import parse
+        >>> from gradcalc.lang.parse import parse
         >>> tree = parse("trace(A@B)"); info = infer(tree, {"A": (2, 6)})
         >>> info.of(tree), info.of(tree.args[0])
         ((), (2, 2))
@@ -157,7 +157,7 @@ def infer(root: Node, given: dict[str, tuple[Size, ...]] | None = None, source: 
     instead of numbers. A name tied to a number becomes the number, and two
     names tied together are shown as the one given first; a note says so.
 
-    >>> from gradcalc.parse import parse
+    >>> from gradcalc.lang.parse import parse
     >>> infer(parse("trace(A@B)"), {"A": (2, 6)}).variables
     {'A': (2, 6), 'B': (6, 2)}
     >>> infer(parse("x@A@x"), scalar=True).variables
@@ -165,7 +165,7 @@ def infer(root: Node, given: dict[str, tuple[Size, ...]] | None = None, source: 
     >>> infer(parse("sum(X@W)"), {"X": ("n", "k")}, symbolic=True).variables
     {'X': ('n', 'k'), 'W': ('k', 'm')}
     """
-    from gradcalc.tree import variable_names
+    from gradcalc.lang.tree import variable_names
 
     given = given or {}
     ranks = {name: len(given[name]) if name in given else 2 for name in variable_names(root)}
@@ -193,7 +193,7 @@ def infer(root: Node, given: dict[str, tuple[Size, ...]] | None = None, source: 
 
 def _wanted_ranks(root: Node) -> dict[str, int]:
     """Ranks asked for by the ops that variables feed directly (dot and outer take vectors)."""
-    from gradcalc.ops import OPS
+    from gradcalc.lang.ops import OPS
 
     wanted: dict[str, int] = {}
     for node in postorder(root):
@@ -206,7 +206,7 @@ def _wanted_ranks(root: Node) -> dict[str, int]:
 
 def _infer_once(root: Node, given: dict[str, tuple[Size, ...]], ranks: dict[str, int], source: str,
                 symbolic: bool = False) -> ShapeInfo:
-    from gradcalc.ops import OPS
+    from gradcalc.lang.ops import OPS
 
     named: dict[str, Dim] = {}  # one Dim per size name, shared by every variable that uses it, in --shape order
     for n in chain.from_iterable(given.values()):

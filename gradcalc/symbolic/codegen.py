@@ -7,9 +7,9 @@ sub-expressions are computed once (`T1 = X @ W`), named sizes are read off
 the arguments (`n, k = X.shape`), and the few functions NumPy lacks
 (sigmoid, softmax, logsumexp, logdet) are defined above the functions.
 
->>> from gradcalc.parse import parse
->>> from gradcalc.shapes import infer
->>> from gradcalc.symbolic import gradients
+>>> from gradcalc.lang.parse import parse
+>>> from gradcalc.lang.infer import infer
+>>> from gradcalc.symbolic.adjoints import gradients
 >>> tree = parse("sum(X@W)"); info = infer(tree, {"X": ("n", "k")}, symbolic=True)
 >>> print(program("sum(X@W)", info.variables, gradients(tree, info, ["W"])))
 import numpy as np
@@ -34,10 +34,10 @@ from typing import Any
 
 import sympy as sp
 
-from gradcalc import cse
-from gradcalc.printing import SYNTAX, Style, _Printer, syntax
-from gradcalc.shapes import Size, format_shape
-from gradcalc.symtypes import Elementwise, ElementwiseScalar, Reduce
+from gradcalc.symbolic import cse
+from gradcalc.symbolic.printing import SYNTAX, Style, _Printer, syntax
+from gradcalc.lang.infer import Size, format_shape
+from gradcalc.symbolic.types import Elementwise, ElementwiseScalar, Reduce
 
 #: NumPy spellings of the calls a formula can hold ({0}, {1}: operands, then parameters); `np` is the alias.
 CALLS = {
@@ -144,7 +144,7 @@ def numpy_style(alias: str = "np") -> Style:
 def helpers_used(formula: Any) -> set[str]:
     """The helper functions (not in NumPy) that a formula calls.
 
-    >>> from gradcalc import matexpr as s
+    >>> from gradcalc.symbolic import vocabulary as s
     >>> helpers_used(s.fn("sigmoid", sp.MatrixSymbol("X", 2, 3)))
     {'sigmoid'}
     """

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gradcalc.ops import REQUIRED, TABLE, Op
+from gradcalc.lang.ops import REQUIRED, TABLE, Op
 
 INPUT_NAMES = ("A", "B")
 SIZE_NAMES = ("n", "m", "k", "p")
@@ -65,10 +65,10 @@ def _derivative(op: Op) -> dict[str, str]:
     """Each input's adjoint, printed from the op's symbolic rule applied to symbols."""
     import sympy as sp
 
-    from gradcalc import matexpr as s
-    from gradcalc.printing import syntax
-    from gradcalc.shapes import Dim
-    from gradcalc.symbolic import symbol
+    from gradcalc.symbolic import vocabulary as s
+    from gradcalc.symbolic.printing import syntax
+    from gradcalc.lang.infer import Dim
+    from gradcalc.symbolic.adjoints import symbol
 
     params: dict[str, Any] = {p.name: sp.Symbol(p.name) if p.default is REQUIRED else p.default for p in op.params}
     ranks = [r or 2 for r in (op.ranks or (None,) * op.arity)]

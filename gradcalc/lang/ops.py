@@ -24,9 +24,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from gradcalc import shape_rules as rules
-from gradcalc import shapes
-from gradcalc.tree import Node
+from gradcalc.lang import shape_rules as rules
+from gradcalc.lang import infer as shapes
+from gradcalc.lang.tree import Node
 
 REQUIRED = object()
 

@@ -27,10 +27,10 @@ from itertools import chain, count
 
 import numpy as np
 
-from gradcalc.check import FiniteDifference, _Probe
+from gradcalc.referee import FiniteDifference, _Probe
 from gradcalc.errors import GradcalcError, InputError
-from gradcalc.ops import OPS
-from gradcalc.pipeline import (
+from gradcalc.lang.ops import OPS
+from gradcalc.jobs.evaluate import (
     Derivation,
     EvalResult,
     Variable,
@@ -39,9 +39,9 @@ from gradcalc.pipeline import (
     derive,
     run_eval,
 )
-from gradcalc.shapes import ShapeInfo, format_shape
-from gradcalc.tree import Node, variable_names
-from gradcalc.values import Value
+from gradcalc.lang.infer import ShapeInfo, format_shape
+from gradcalc.lang.tree import Node, variable_names
+from gradcalc.values.draw import Value
 
 #: The most entries (output size × input size) `--jacobian` computes for one variable.
 JACOBIAN_LIMIT = 4096
@@ -158,7 +158,7 @@ def load_weights(text: str) -> tuple[str | None, Value]:
     Traceback (most recent call last):
     gradcalc.errors.InputError: --vjp [1, true]: inline JSON: [1] is true (column 5); expected a number
     """
-    from gradcalc.sources import load
+    from gradcalc.values.sources import load
 
     match = re.match(r"\s*([A-Za-z_]\w*)\s*=(.*)$", text, re.DOTALL)
     name, source = (match.group(1), match.group(2).strip()) if match else (None, text.strip())
@@ -224,8 +224,8 @@ _TIES = {0: "{v}*({y})", 1: "dot({v}, {y})", 2: "trace({v}.T@({y}))"}
 def _tie_shapes(expression: str, tree: Node, info: ShapeInfo, weight: str, shape: tuple[int, ...],
                 fixed: dict[str, tuple[int, ...]]) -> ShapeInfo:
     """The shapes inferred again with the output tied to v's shape, if the first inference does not fit v."""
-    from gradcalc.parse import parse
-    from gradcalc.shapes import infer
+    from gradcalc.lang.parse import parse
+    from gradcalc.lang.infer import infer
 
     if _fits(shape, info.of(tree)):
         return info
@@ -279,8 +279,8 @@ def run_jacobian(expression: str, wrt: list[str] | None = None, shapes: dict[str
     Traceback (most recent call last):
     gradcalc.errors.InputError: --jacobian: the output is 40x50 (2000 entries) and W is 30x50 (1500 entries), so its Jacobian would have 3000000 entries, more than the limit of 4096; use --vjp SOURCE for a weighted combination of its rows (vᵀJ), or smaller --shape
     """
-    from gradcalc import check
-    from gradcalc.values import draw
+    from gradcalc import referee as check
+    from gradcalc.values.draw import draw
 
     if dtype not in check.DEFAULT_TOLERANCES:
         raise InputError(f"--dtype {dtype}: not supported; use float64 or float32")
@@ -311,8 +311,8 @@ def run_jacobian(expression: str, wrt: list[str] | None = None, shapes: dict[str
 def _derive_vjps(expression: str, info: ShapeInfo, out: tuple[int, ...],
                  wrt: list[str]) -> tuple[str, dict[str, Derivation]]:
     """The closed-form VJP per variable, with a symbolic weight shaped like the output: its name and formulas."""
-    from gradcalc.parse import parse
-    from gradcalc.shapes import infer
+    from gradcalc.lang.parse import parse
+    from gradcalc.lang.infer import infer
 
     weight = free_name("v", list(info.variables))
     text = weighted(expression, weight)
@@ -355,7 +355,7 @@ def _one_hot(shape: tuple[int, ...], i: int, dtype: str) -> np.ndarray:
 def _symbolic(formula: object, values: dict[str, np.ndarray], weight: str, out: tuple[int, ...],
               shape: tuple[int, ...], dtype: str) -> np.ndarray:
     """The closed-form VJP at each one-hot weight: the Jacobian's rows."""
-    from gradcalc import symbolic
+    from gradcalc.symbolic import adjoints as symbolic
 
     rows = []
     for i in range(math.prod(out)):
@@ -383,7 +383,7 @@ def finite_jacobian(tree: Node, values: dict[str, np.ndarray], name: str) -> Fin
     column whose step moves a kink argument across its kink; `f` is the
     output's largest magnitude (for the round-off allowance).
 
-    >>> from gradcalc.parse import parse
+    >>> from gradcalc.lang.parse import parse
     >>> fd = finite_jacobian(parse("x*x"), {"x": np.array([1.0, 2.0])}, "x")
     >>> np.round(fd.value, 6), bool(fd.untrusted.any())
     (array([[2., 0.],
@@ -414,7 +414,7 @@ def finite_jacobian(tree: Node, values: dict[str, np.ndarray], name: str) -> Fin
 def _judge(name: str, auto: np.ndarray, sym: np.ndarray, fd: FiniteDifference, derived: Derivation,
            rows: list[str], columns: list[str], rtol: float, atol: float | None, dtype: str) -> Jacobian:
     """Compare the three Jacobians of one variable and give the verdict, as `check` does for a gradient."""
-    from gradcalc import check
+    from gradcalc import referee as check
 
     abs_diff, rel_diff = check.compare(auto, sym)
     return Jacobian(

@@ -4,7 +4,7 @@ The file holds the engine's gradient (the `autograd` column), in the dtype
 it was computed in and with the variable's shape, as `numpy.save` writes it.
 
 >>> import tempfile
->>> from gradcalc.pipeline import run_eval
+>>> from gradcalc.jobs.evaluate import run_eval
 >>> path = Path(tempfile.mkdtemp()) / "grad_A.npy"
 >>> save_gradients(run_eval("trace(A@B)", wrt=["A"]), dict([parse_save_option(f"A={path}")]))
 >>> np.load(path).shape
@@ -21,7 +21,7 @@ import numpy as np
 from gradcalc.errors import InputError
 
 if TYPE_CHECKING:
-    from gradcalc.pipeline import EvalResult
+    from gradcalc.jobs.evaluate import EvalResult
 
 
 def parse_save_option(text: str) -> tuple[str, Path]:
@@ -47,7 +47,7 @@ def parse_save_option(text: str) -> tuple[str, Path]:
 def save_gradients(result: EvalResult, targets: dict[str, Path]) -> None:
     """Write each requested gradient; its variable must be one the result differentiated.
 
-    >>> from gradcalc.pipeline import run_eval
+    >>> from gradcalc.jobs.evaluate import run_eval
     >>> save_gradients(run_eval("trace(A@B)", wrt=["A"]), {"B": Path("b.npy")})
     Traceback (most recent call last):
     ...

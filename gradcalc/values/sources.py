@@ -28,7 +28,7 @@ import weakref
 import numpy as np
 
 from gradcalc.errors import InputError
-from gradcalc.values import Value
+from gradcalc.values.draw import Value
 
 SUFFIXES = (".npy", ".npz", ".csv", ".json", ".txt")
 _SPACE = re.compile(r"[ \t\n\r]*")

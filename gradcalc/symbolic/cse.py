@@ -1,8 +1,8 @@
 """Common sub-expressions named once, so that a formula's size grows linearly with its expression.
 
 >>> import sympy as sp
->>> from gradcalc import matexpr as s
->>> from gradcalc.printing import syntax
+>>> from gradcalc.symbolic import vocabulary as s
+>>> from gradcalc.symbolic.printing import syntax
 >>> X, W = sp.MatrixSymbol("X", 4, 3), sp.MatrixSymbol("W", 3, 5)
 >>> Z = s.fn("relu", s.matmul(X, W))
 >>> definitions, formula = shared(s.mul(Z, Z))
@@ -17,7 +17,7 @@ from typing import Any
 import sympy as sp
 from sympy import Identity, MatrixSymbol, OneMatrix, Transpose, ZeroMatrix
 
-from gradcalc.symtypes import Elementwise, ElementwiseScalar, Reduce, is_matrix
+from gradcalc.symbolic.types import Elementwise, ElementwiseScalar, Reduce, is_matrix
 
 
 def shared(expr: Any, taken: set[str] = frozenset()) -> tuple[list[tuple[str, Any]], Any]:

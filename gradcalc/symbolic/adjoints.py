@@ -7,9 +7,9 @@ variable. SymPy's own `MatrixExpr.diff` is not used (on SymPy 1.14 it fails
 on `sum((relu(X@W)-Y)**2)` and returns 0 for d/dX log det X). `evaluate`
 computes a formula's numbers with NumPy by walking the expression.
 
->>> from gradcalc.parse import parse
->>> from gradcalc.shapes import infer
->>> from gradcalc.printing import syntax
+>>> from gradcalc.lang.parse import parse
+>>> from gradcalc.lang.infer import infer
+>>> from gradcalc.symbolic.printing import syntax
 >>> tree = parse("sum((relu(X@W)-Y)**2)")
 >>> syntax(gradients(tree, infer(tree), ["W"])["W"])
 '2*X.T@((relu(X@W) - Y)*heaviside(X@W))'
@@ -24,11 +24,11 @@ import sympy as sp
 from sympy import (Determinant, HadamardPower, HadamardProduct, Identity, Inverse, MatAdd, MatMul, MatrixSymbol,
                    OneMatrix, Trace, Transpose, ZeroMatrix)
 
-from gradcalc import matexpr as s
-from gradcalc.symtypes import UNIT, Diag, Elementwise, ElementwiseScalar, Entry, Reduce
-from gradcalc.ops import OPS
-from gradcalc.shapes import ShapeInfo
-from gradcalc.tree import Node, depending, postorder
+from gradcalc.symbolic import vocabulary as s
+from gradcalc.symbolic.types import UNIT, Diag, Elementwise, ElementwiseScalar, Entry, Reduce
+from gradcalc.lang.ops import OPS
+from gradcalc.lang.infer import ShapeInfo
+from gradcalc.lang.tree import Node, depending, postorder
 
 
 def size(n: Any) -> Any:
@@ -55,7 +55,7 @@ def symbol(name: str, shape: tuple[Any, ...]) -> Any:
 def forward(root: Node, shapes: ShapeInfo) -> dict[int, Any]:
     """Every node's SymPy form, by `id(node)`.
 
-    >>> from gradcalc.parse import parse; from gradcalc.shapes import infer
+    >>> from gradcalc.lang.parse import parse; from gradcalc.lang.infer import infer
     >>> tree = parse("sum(X@W)")
     >>> forward(tree, infer(tree))[id(tree)]
     Reduce(sum, X*W)
@@ -75,7 +75,7 @@ def forward(root: Node, shapes: ShapeInfo) -> dict[int, Any]:
 def gradients(root: Node, shapes: ShapeInfo, wrt: Iterable[str]) -> dict[str, Any]:
     """The closed-form gradient of a scalar (or 1x1) expression for each name in `wrt`.
 
-    >>> from gradcalc.parse import parse; from gradcalc.shapes import infer
+    >>> from gradcalc.lang.parse import parse; from gradcalc.lang.infer import infer
     >>> tree = parse("trace(A@B)")
     >>> gradients(tree, infer(tree), ["A", "B"])
     {'A': B.T, 'B': A.T}
@@ -86,8 +86,8 @@ def gradients(root: Node, shapes: ShapeInfo, wrt: Iterable[str]) -> dict[str, An
 def adjoints(root: Node, shapes: ShapeInfo, wrt: Iterable[str]) -> tuple[dict[int, Any], dict[str, Any]]:
     """Every node's adjoint ∂f/∂node (by `id`, for the nodes that lead to `wrt`), and each variable's gradient.
 
-    >>> from gradcalc.parse import parse; from gradcalc.shapes import infer
-    >>> from gradcalc.printing import syntax
+    >>> from gradcalc.lang.parse import parse; from gradcalc.lang.infer import infer
+    >>> from gradcalc.symbolic.printing import syntax
     >>> tree = parse("sum(relu(X@W))")
     >>> inner, _ = adjoints(tree, infer(tree), ["W"])
     >>> syntax(inner[id(tree.args[0].args[0])])  # the adjoint of X@W

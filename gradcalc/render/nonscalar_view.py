@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gradcalc import __version__
-from gradcalc.render import GAP, VERDICT_STYLE, number, format_matrix, plain, show, to_json
-from gradcalc.shapes import format_shape
+from gradcalc.render.eval_view import GAP, VERDICT_STYLE, number, format_matrix, plain, show, to_json
+from gradcalc.lang.infer import format_shape
 
 if TYPE_CHECKING:
-    from gradcalc.nonscalar import Jacobian, JacobianResult, VjpResult
+    from gradcalc.jobs.vjp import Jacobian, JacobianResult, VjpResult
 
 JACOBIAN_EDGE = 6  # rows and (at most) columns shown at each end of an elided Jacobian
 
@@ -22,7 +22,7 @@ JACOBIAN_EDGE = 6  # rows and (at most) columns shown at each end of an elided J
 def vjp_json(vjp: VjpResult) -> dict[str, Any]:
     """`eval --vjp --json`: the eval document of f = sum(v*(y)), with `expression` and `value` those of y.
 
-    >>> from gradcalc.nonscalar import run_vjp; from gradcalc.values import Value
+    >>> from gradcalc.jobs.vjp import run_vjp; from gradcalc.values.draw import Value
     >>> doc = vjp_json(run_vjp("2*x", Value(np.array([1.0, 0.1]), "inline")))
     >>> doc["expression"], doc["vjp"]["expression"], doc["vjp"]["value"], doc["gradients"]["x"]["autograd"]
     ('2*x', 'sum(v*(2*x))', [1.0, 0.1], [2.0, 0.2])
@@ -38,7 +38,7 @@ def vjp_json(vjp: VjpResult) -> dict[str, Any]:
 def jacobian_json(result: JacobianResult) -> dict[str, Any]:
     """`eval --jacobian --json`: the output's value, and each variable's Jacobian with labels and verdict.
 
-    >>> from gradcalc.nonscalar import run_jacobian
+    >>> from gradcalc.jobs.vjp import run_jacobian
     >>> doc = jacobian_json(run_jacobian("2*x", shapes={"x": (2,)}))
     >>> doc["jacobians"]["x"]["rows"], doc["jacobians"]["x"]["autograd"], doc["verdict"]
     (['y[0]', 'y[1]'], [[2.0, 0.0], [0.0, 2.0]], 'equal')
@@ -74,7 +74,7 @@ def _jacobian_json(j: Jacobian, weight: str) -> dict[str, Any]:
 def show_vjp(vjp: VjpResult, console: Any, precision: int = 4) -> None:
     """The eval view of f = sum(v*(y)), under a line saying that its gradients are vᵀJ.
 
-    >>> import io, rich.console; from gradcalc.nonscalar import run_vjp; from gradcalc.values import Value
+    >>> import io, rich.console; from gradcalc.jobs.vjp import run_vjp; from gradcalc.values.draw import Value
     >>> console = rich.console.Console(file=io.StringIO(), width=100)
     >>> show_vjp(run_vjp("2*x", Value(np.array([1.0, 0.1]), "inline")), console)
     >>> console.file.getvalue().splitlines()[0]
@@ -92,7 +92,7 @@ def show_vjp(vjp: VjpResult, console: Any, precision: int = 4) -> None:
 def show_jacobian(result: JacobianResult, console: Any, precision: int = 4) -> None:
     """Each variable's Jacobian as a labelled table, tape beside closed form when the terminal is wide enough.
 
-    >>> import io, rich.console; from gradcalc.nonscalar import run_jacobian
+    >>> import io, rich.console; from gradcalc.jobs.vjp import run_jacobian
     >>> console = rich.console.Console(file=io.StringIO(), width=100)
     >>> show_jacobian(run_jacobian("2*x", shapes={"x": (2,)}), console)
     >>> text = console.file.getvalue(); "∂y/∂x  Jacobian 2x2" in text, text.count("y[1] 0.0000 2.0000")

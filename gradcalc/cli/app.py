@@ -78,10 +78,10 @@ def evaluate_command(
     (0, 'B.T')
     """
     try:
-        from gradcalc.pipeline import run_eval
-        from gradcalc.save import parse_save_option, save_gradients
-        from gradcalc.shapes import parse_shape_option
-        from gradcalc.sources import load_all
+        from gradcalc.jobs.evaluate import run_eval
+        from gradcalc.render.save import parse_save_option, save_gradients
+        from gradcalc.lang.infer import parse_shape_option
+        from gradcalc.values.sources import load_all
 
         _check_choice("--rng", rng, ("numpy", "torch"))
         _check_choice("--dtype", dtype, ("float64", "float32"))
@@ -103,11 +103,11 @@ def evaluate_command(
     if vjp is not None or jacobian:
         _show_non_scalar(result, as_json, precision)
     if as_json:
-        from gradcalc.render import to_json
+        from gradcalc.render.eval_view import to_json
 
         print(json.dumps(to_json(result), allow_nan=False))
     else:
-        from gradcalc.render import show
+        from gradcalc.render.eval_view import show
 
         show(result, _console(), precision)
     raise typer.Exit(EXIT_OK if result.verdict in ("equal", "kink") else EXIT_MISMATCH)
@@ -116,8 +116,8 @@ def evaluate_command(
 def _non_scalar(expr: str, vjp: str | None, jacobian: bool, steps: bool, targets: dict[str, Any],
                 **options: Any) -> Any:
     """`eval --vjp` or `eval --jacobian`: options checked, `gradcalc.nonscalar` run, `--save` written."""
-    from gradcalc import nonscalar
-    from gradcalc.save import save_gradients
+    from gradcalc.jobs import vjp as nonscalar
+    from gradcalc.render.save import save_gradients
 
     if vjp is not None and jacobian:
         raise _input_error("--vjp and --jacobian: give one; --vjp SOURCE weights the output (vᵀJ), --jacobian "
@@ -135,8 +135,8 @@ def _non_scalar(expr: str, vjp: str | None, jacobian: bool, steps: bool, targets
 
 def _show_non_scalar(result: Any, as_json: bool, precision: int) -> NoReturn:
     """Print a `VjpResult` or `JacobianResult` (Rich or JSON) and exit as eval does."""
-    from gradcalc import nonscalar_view as render
-    from gradcalc.nonscalar import VjpResult
+    from gradcalc.render import nonscalar_view as render
+    from gradcalc.jobs.vjp import VjpResult
 
     is_vjp = isinstance(result, VjpResult)
     if as_json:
@@ -171,19 +171,19 @@ def derive_command(
     (0, 'ones(n, k)/(k*n)')
     """
     try:
-        from gradcalc.derivation import run_derive
-        from gradcalc.shapes import parse_shape_option
+        from gradcalc.jobs.derive import run_derive
+        from gradcalc.lang.infer import parse_shape_option
 
         shapes = dict(parse_shape_option(s, symbolic=True) for s in shape)
         result = run_derive(expr, wrt=wrt or None, shapes=shapes)
     except Exception as err:  # noqa: BLE001 - every failure becomes one line and an exit code
         fail(err, as_json, debug)
     if as_json:
-        from gradcalc.derivation import to_json
+        from gradcalc.jobs.derive import to_json
 
         print(json.dumps(to_json(result), allow_nan=False))
     else:
-        from gradcalc.derivation import show
+        from gradcalc.jobs.derive import show
 
         show(result, _console(), latex=latex, code=code)
 
@@ -209,7 +209,7 @@ def batch_command(
     import time
 
     try:
-        from gradcalc import batch
+        from gradcalc.batch import pool as batch
 
         if jobs is not None and jobs < 1:
             raise _input_error(f"--jobs {jobs}: must be at least 1, e.g. --jobs 2")
@@ -246,7 +246,7 @@ def batch_command(
     if as_json:
         print(json.dumps(summary), flush=True)
     else:
-        from gradcalc.batch_view import show_batch
+        from gradcalc.render.batch_view import show_batch
 
         show_batch(reports, summary["summary"], _console())
     raise typer.Exit(130 if interrupted else batch.exit_code(reports))
@@ -254,8 +254,8 @@ def batch_command(
 
 def _warm_up() -> None:
     """Import and exercise every stage once, so that forked workers start ready."""
-    from gradcalc.pipeline import run_eval
-    from gradcalc.render import to_json
+    from gradcalc.jobs.evaluate import run_eval
+    from gradcalc.render.eval_view import to_json
 
     to_json(run_eval("sum((relu(X@W)-Y)**2) + trace(inv(A))"))
 
@@ -308,14 +308,14 @@ def _input_error(message: str) -> Exception:
 @app.command("ops")
 def ops_command(as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout.")) -> None:
     """List every operator: spellings, accepted shapes, derivative rule and kink convention."""
-    from gradcalc.catalog import as_json as catalog_json
-    from gradcalc.catalog import catalog
+    from gradcalc.jobs.catalog import as_json as catalog_json
+    from gradcalc.jobs.catalog import catalog
 
     entries = catalog()
     if as_json:
         print(json.dumps({"gradcalc": __version__, "ops": catalog_json(entries)}))
     else:
-        from gradcalc.render import show_ops
+        from gradcalc.render.eval_view import show_ops
 
         show_ops(entries, _console())
 

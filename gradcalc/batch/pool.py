@@ -34,7 +34,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from gradcalc.cases import Case, read_file, run_case
+from gradcalc.batch.cases import Case, read_file, run_case
 from gradcalc.errors import GradcalcError, InputError
 
 OUTCOMES = ("passed", "failed", "timeout", "error")
@@ -238,7 +238,7 @@ def run_one(item: Item) -> dict[str, Any]:
     >>> report["outcome"], report["verdict"], report["failures"]
     ('failed', 'equal', ["verdict 'equal', expected 'mismatch'"])
     """
-    from gradcalc.render import to_json
+    from gradcalc.render.eval_view import to_json
 
     case = item.case
     assert case is not None
