@@ -20,8 +20,10 @@ from gradcalc.cli.app import app
 from gradcalc.jobs.derive import run_derive
 from gradcalc.errors import InputError, ShapeError
 from gradcalc.lang.parse import parse
-from gradcalc.jobs.evaluate import EvalResult, run_eval
-from gradcalc.lang.infer import infer, parse_shape_option
+from gradcalc.jobs.evaluate import run_eval
+from gradcalc.jobs.results import EvalResult
+from gradcalc.lang.infer import infer
+from gradcalc.options import parse_shape_option
 from gradcalc.lang.tree import variable_names
 from gradcalc.values.draw import Value
 from test_ops_command import SHAPES, spellings
@@ -142,14 +144,15 @@ def test_latex_of_a_symbolic_mean() -> None:
 
 def test_symbolic_formula_evaluates_with_sizes_from_the_values() -> None:
     from gradcalc.symbolic import adjoints as symbolic
+    from gradcalc.symbolic import numeric
 
     tree = parse("mean(X@W)")
     info = infer(tree, {"X": ("n", "k")}, symbolic=True)
     formulas = symbolic.gradients(tree, info, ["X", "W"])
     X, W = np.arange(6.0).reshape(3, 2), np.ones((2, 5))
-    np.testing.assert_allclose(symbolic.evaluate(formulas["X"], {"X": X, "W": W}, sizes={"n": 3}),
+    np.testing.assert_allclose(numeric.evaluate(formulas["X"], {"X": X, "W": W}, sizes={"n": 3}),
                                np.ones((3, 5)) @ W.T / 15)
-    np.testing.assert_allclose(symbolic.evaluate(formulas["W"], {"X": X, "W": W}, sizes={"m": 5}),
+    np.testing.assert_allclose(numeric.evaluate(formulas["W"], {"X": X, "W": W}, sizes={"m": 5}),
                                X.T @ np.ones((3, 5)) / 15)
 
 

@@ -41,6 +41,7 @@ from autograd.tracer import getval
 
 from gradcalc.symbolic import printing
 from gradcalc.symbolic import adjoints as symbolic
+from gradcalc.symbolic import numeric
 from gradcalc.lang.ops import OPS, TABLE
 from gradcalc.lang.parse import parse
 from gradcalc.jobs.evaluate import run_eval
@@ -429,7 +430,7 @@ def symbolic_formulas(text: str, shapes: dict[str, tuple[int, ...]]) -> dict[str
 def symbolic_gradients(text: str, shapes: dict[str, tuple[int, ...]],
                        values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The closed-form gradients evaluated on `values`."""
-    return {name: symbolic.evaluate(f, values) for name, f in symbolic_formulas(text, shapes).items()}
+    return {name: numeric.evaluate(f, values) for name, f in symbolic_formulas(text, shapes).items()}
 
 
 def forward(text: str, values: dict[str, np.ndarray]) -> float:

@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 
 from gradcalc.symbolic import printing
 from gradcalc.symbolic import adjoints as symbolic
+from gradcalc.symbolic import numeric
 from gradcalc.lang.ops import TABLE
 from gradcalc.lang.parse import MAX_LENGTH, parse
 from gradcalc.lang.infer import infer
@@ -487,7 +488,7 @@ def gradcalc_gradients(text: str, values: dict[str, np.ndarray]) -> tuple[dict[s
     grads = tape.backward(tensors[id(tree)])
     taped = {n: np.zeros(SHAPES[n]) if grads[leaves[n].index] is None else grads[leaves[n].index] for n in names}
     formulas = symbolic.gradients(tree, info, names)
-    return taped, {n: symbolic.evaluate(formulas[n], values) for n in names}, {
+    return taped, {n: numeric.evaluate(formulas[n], values) for n in names}, {
         n: reparsed(formulas[n], values, SHAPES[n]) for n in names}
 
 

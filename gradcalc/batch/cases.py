@@ -132,7 +132,7 @@ A case may have: name, expr, wrt, shape, value, seed, rng, dtype, rtol, atol, ex
 def _build(table: dict[str, Any], path: Path | None) -> Case:
     import difflib
 
-    from gradcalc.lang.infer import parse_shape_option
+    from gradcalc.options import parse_shape_option
     from gradcalc.values.sources import load
 
     for key in table:

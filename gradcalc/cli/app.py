@@ -80,7 +80,7 @@ def evaluate_command(
     try:
         from gradcalc.jobs.evaluate import run_eval
         from gradcalc.render.save import parse_save_option, save_gradients
-        from gradcalc.lang.infer import parse_shape_option
+        from gradcalc.options import parse_shape_option
         from gradcalc.values.sources import load_all
 
         _check_choice("--rng", rng, ("numpy", "torch"))
@@ -136,7 +136,7 @@ def _non_scalar(expr: str, vjp: str | None, jacobian: bool, steps: bool, targets
 def _show_non_scalar(result: Any, as_json: bool, precision: int) -> NoReturn:
     """Print a `VjpResult` or `JacobianResult` (Rich or JSON) and exit as eval does."""
     from gradcalc.render import nonscalar_view as render
-    from gradcalc.jobs.vjp import VjpResult
+    from gradcalc.jobs.results import VjpResult
 
     is_vjp = isinstance(result, VjpResult)
     if as_json:
@@ -172,7 +172,7 @@ def derive_command(
     """
     try:
         from gradcalc.jobs.derive import run_derive
-        from gradcalc.lang.infer import parse_shape_option
+        from gradcalc.options import parse_shape_option
 
         shapes = dict(parse_shape_option(s, symbolic=True) for s in shape)
         result = run_derive(expr, wrt=wrt or None, shapes=shapes)

@@ -16,24 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gradcalc.lang.ops import REQUIRED, TABLE, Op
+from gradcalc.jobs.results import OpEntry
 
 INPUT_NAMES = ("A", "B")
 SIZE_NAMES = ("n", "m", "k", "p")
-
-
-@dataclass
-class OpEntry:
-    """One operator as the catalogue describes it."""
-
-    name: str
-    doc: str
-    functions: list[str]
-    methods: list[str]
-    symbol: str
-    params: list[str]
-    shapes: str
-    derivative: dict[str, str] = field(default_factory=dict)
-    convention: str = ""
 
 
 def catalog() -> list[OpEntry]:
@@ -67,7 +53,7 @@ def _derivative(op: Op) -> dict[str, str]:
 
     from gradcalc.symbolic import vocabulary as s
     from gradcalc.symbolic.printing import syntax
-    from gradcalc.lang.infer import Dim
+    from gradcalc.lang.dims import Dim
     from gradcalc.symbolic.adjoints import symbol
 
     params: dict[str, Any] = {p.name: sp.Symbol(p.name) if p.default is REQUIRED else p.default for p in op.params}

@@ -19,45 +19,11 @@ from typing import Any
 
 from gradcalc import __version__
 from gradcalc.errors import InputError, ShapeError
-from gradcalc.lang.infer import SIZE_NAMES, Size, format_shape, infer
+from gradcalc.lang.dims import format_shape, Size, SIZE_NAMES
+from gradcalc.lang.infer import infer
+from gradcalc.jobs.results import DeriveResult, DerivedGradient
 
 RESERVED_SIZE_NAMES = {"unit", "np", "numpy"}  # the 1-D marker in formulas, and the code's NumPy module
-
-
-@dataclass
-class DerivedGradient:
-    """The closed-form gradient with respect to one variable, in every printed form.
-
-    >>> g = run_derive("trace(A@B)", wrt=["A"]).gradients[0]
-    >>> g.name, g.shape, g.formula, g.pretty
-    ('A', ('n', 'k'), 'B.T', 'Bᵀ')
-    """
-
-    name: str
-    shape: tuple[Size, ...]
-    formula: str
-    pretty: str
-    latex: str
-    shared: list[tuple[str, str]]  # common sub-expressions named once: (name, formula)
-    compact: str  # the formula in terms of those names
-    code: str  # a self-contained NumPy program with one function, grad_NAME
-
-
-@dataclass
-class DeriveResult:
-    """The outcome of `gradcalc derive`.
-
-    >>> result = run_derive("mean(X)")
-    >>> result.gradients[0].formula, result.defaulted
-    ('ones(n, k)/(k*n)', ['X'])
-    """
-
-    expression: str
-    variables: dict[str, tuple[Size, ...]]
-    gradients: list[DerivedGradient]
-    code: str  # one program with a function per gradient
-    defaulted: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 def run_derive(expression: str, wrt: list[str] | None = None,

@@ -19,78 +19,14 @@ import numpy as np
 
 from gradcalc.errors import InputError, ShapeError
 from gradcalc.lang.parse import parse
-from gradcalc.lang.infer import ShapeInfo, format_shape, infer
+from gradcalc.lang.infer import infer, ShapeInfo
+from gradcalc.lang.dims import format_shape
 from gradcalc.lang.tree import Node, variable_names
 from gradcalc.values.draw import Value
+from gradcalc.jobs.results import EvalResult, Gradient, Variable
 
 #: The most numbers all of an expression's values may hold together (--max-elements raises it).
 MAX_ELEMENTS = 20_000_000
-
-
-@dataclass
-class Variable:
-    """One input: its shape, its values and where they came from.
-
-    >>> v = run_eval("sum(X)").variables[0]
-    >>> v.name, v.shape, v.source, v.default_shape
-    ('X', (4, 3), 'normal(seed=0)', True)
-    """
-
-    name: str
-    shape: tuple[int, ...]
-    value: np.ndarray
-    source: str
-    default_shape: bool = False
-
-
-@dataclass
-class Gradient:
-    """Everything known about the gradient with respect to one variable.
-
-    >>> g = run_eval("trace(A@B)", wrt=["A"]).gradients[0]
-    >>> g.name, g.shape, g.formula, g.pretty, g.verdict
-    ('A', (4, 3), 'B.T', 'Bᵀ', 'equal')
-    """
-
-    name: str
-    shape: tuple[int, ...]
-    autograd: np.ndarray
-    formula: str
-    pretty: str
-    latex: str
-    symbolic: np.ndarray
-    shared: list[tuple[str, str]]  # common sub-expressions named once: (name, formula)
-    compact: str  # the formula in terms of those names
-    finite_difference: np.ndarray
-    step: float
-    untrusted: int
-    max_abs_diff: float
-    max_rel_diff: float
-    fd_max_abs_diff: float
-    fd_checked: int  # entries finite differences computed (a sample for a big variable; the others are NaN)
-    verdict: str
-
-
-@dataclass
-class EvalResult:
-    """The outcome of `gradcalc eval`.
-
-    >>> result = run_eval("sum(x*x)", shapes={"x": (1, 2)})
-    >>> [g.name for g in result.gradients], result.verdict, result.rtol
-    (['x'], 'equal', 1e-07)
-    """
-
-    expression: str
-    variables: list[Variable]
-    value: float
-    gradients: list[Gradient]
-    verdict: str
-    rtol: float
-    atol: float | None
-    notes: list[str] = field(default_factory=list)
-    dtype: str = "float64"
-    steps: list[Any] = field(default_factory=list)  # gradcalc.jobs.steps.Step, with --steps
-    chains: dict[str, tuple[str, str]] = field(default_factory=dict)  # gradient in the last adjoints (pretty, syntax)
 
 
 def run_eval(expression: str, wrt: list[str] | None = None, shapes: dict[str, tuple[int, ...]] | None = None,
@@ -299,6 +235,7 @@ def derive(expression: str, tree: Node, info: ShapeInfo, wrt: list[str]) -> dict
     from gradcalc.symbolic import cse
     from gradcalc.symbolic import printing
     from gradcalc.symbolic import adjoints as symbolic
+    from gradcalc.symbolic import numeric
 
     from gradcalc.lang.ops import OPS
     from gradcalc.lang.tree import postorder
@@ -335,8 +272,9 @@ def _judge(tree: Node, values: dict[str, np.ndarray], name: str, auto: np.ndarra
     """Evaluate the closed form, run finite differences, compare, and give the verdict for one variable."""
     from gradcalc import referee as check
     from gradcalc.symbolic import adjoints as symbolic
+    from gradcalc.symbolic import numeric
 
-    sym = symbolic.evaluate(derived.formula, values, dtype)
+    sym = numeric.evaluate(derived.formula, values, dtype)
     sym = sym.reshape(auto.shape) if sym.size == auto.size else np.broadcast_to(sym, auto.shape).astype(dtype)
     fd = check.finite_difference(tree, values, name)
     abs_diff, rel_diff = check.compare(auto, sym)

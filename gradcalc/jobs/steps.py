@@ -32,44 +32,18 @@ import sympy as sp
 from gradcalc import referee as check
 from gradcalc.symbolic import printing
 from gradcalc.symbolic import adjoints as symbolic
+from gradcalc.symbolic import numeric
 from gradcalc.symbolic import vocabulary as s
 from gradcalc.lang.ops import OPS
 from gradcalc.lang.shape_rules import same
 from gradcalc.lang.infer import ShapeInfo
 from gradcalc.lang.tree import Node, depending, postorder, substitute
+from gradcalc.jobs.results import Step
 
 ACTIVATIONS = frozenset({"relu", "clamp", "sigmoid", "tanh", "softplus", "exp", "log", "abs", "sqrt", "softmax",
                          "heaviside", "sin", "cos"})
 REDUCTIONS = frozenset({"sum", "mean"})
 PRETTY = {"Yhat": "Ŷ"}
-
-
-@dataclass
-class Step:
-    """One node of the backward chain: its definition, its adjoint two ways, its numbers and verdict.
-
-    >>> from gradcalc.jobs.evaluate import run_eval
-    >>> step = run_eval("sum(exp(X@W))", wrt=["W"], steps=True).steps[-1]
-    >>> step.name, step.definition, step.chain, step.formula
-    ('Z', 'XW', 'exp(Z)', 'exp(X@W)')
-    """
-
-    name: str  # as shown, e.g. "Ŷ"
-    label: str  # the same in gradcalc syntax, e.g. "Yhat"
-    definition: str  # pretty, in terms of earlier names: "relu(Z)"
-    definition_syntax: str
-    chain: str  # the adjoint in terms of the adjoints already known, pretty: "∂f/∂Ŷ ⊙ H(Z)"
-    chain_syntax: str  # the same with d-names: "dYhat*heaviside(Z)"
-    formula: str  # the adjoint expanded in the variables (gradcalc syntax)
-    pretty: str
-    shape: tuple[int, ...]
-    value: np.ndarray  # the node's value in the forward pass
-    autograd: np.ndarray
-    symbolic: np.ndarray
-    finite_difference: np.ndarray
-    max_abs_diff: float
-    fd_max_abs_diff: float
-    verdict: str
 
 
 def backward_chain(root: Node, info: ShapeInfo, wrt: list[str], values: dict[str, np.ndarray],
@@ -93,7 +67,7 @@ def backward_chain(root: Node, info: ShapeInfo, wrt: list[str], values: dict[str
         label = labels[id(node)]
         definition = _local_form(node, labels, info, top=True)
         adjoint = chain.get(id(node), sp.Integer(1))
-        sym = _broadcast(symbolic.evaluate(expanded[id(node)], values, dtype), info.of(node), dtype)
+        sym = _broadcast(numeric.evaluate(expanded[id(node)], values, dtype), info.of(node), dtype)
         auto = engine[id(node)]
         fd = _finite_difference(root, node, values)
         abs_diff = check.compare(auto, sym)[0]

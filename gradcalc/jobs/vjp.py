@@ -33,93 +33,19 @@ from gradcalc.lang.ops import OPS
 from gradcalc.jobs.evaluate import (
     Derivation,
     EvalResult,
-    Variable,
     _domain_notes,
     _prepare,
     derive,
     run_eval,
 )
-from gradcalc.lang.infer import ShapeInfo, format_shape
+from gradcalc.lang.infer import ShapeInfo
+from gradcalc.lang.dims import format_shape
 from gradcalc.lang.tree import Node, variable_names
 from gradcalc.values.draw import Value
+from gradcalc.jobs.results import Jacobian, JacobianResult, Variable, VjpResult
 
 #: The most entries (output size × input size) `--jacobian` computes for one variable.
 JACOBIAN_LIMIT = 4096
-
-
-@dataclass
-class VjpResult:
-    """`eval --vjp`: the result of `eval` on f = sum(v*(y)), and what v and y are.
-
-    >>> r = run_vjp("2*x", Value(np.array([1.0, 0.1]), "inline"))
-    >>> r.weight, r.result.expression, r.result.gradients[0].formula, r.result.gradients[0].autograd
-    ('v', 'sum(v*(2*x))', '2*v', array([2. , 0.2]))
-    >>> r.output.shape, r.result.variables[0].shape
-    ((2,), (2,))
-    """
-
-    expression: str  # y, as given
-    weight: str  # v's name in the formulas
-    weights: np.ndarray
-    source: str  # where v came from
-    output: np.ndarray  # y's value
-    result: EvalResult  # eval of sum(v*(y)) with respect to the --wrt variables
-
-    @property
-    def verdict(self) -> str:
-        """The verdict of the weighted eval.
-
-        >>> run_vjp("x*x", Value(np.ones(2), "inline")).verdict
-        'equal'
-        """
-        return self.result.verdict
-
-
-@dataclass
-class Jacobian:
-    """J[i, j] = ∂y_i/∂x_j for one variable x, three ways, judged as `eval` judges a gradient.
-
-    >>> j = run_jacobian("2*x", shapes={"x": (2,)}).jacobians[0]
-    >>> j.columns, j.symbolic.tolist(), j.formula, j.verdict
-    (['x[0]', 'x[1]'], [[2.0, 0.0], [0.0, 2.0]], '2*v', 'equal')
-    """
-
-    name: str
-    rows: list[str]  # output entries
-    columns: list[str]  # input entries
-    autograd: np.ndarray
-    formula: str  # the VJP formula; row i is its value at v = one-hot(i)
-    pretty: str
-    latex: str
-    symbolic: np.ndarray
-    finite_difference: np.ndarray
-    step: float
-    untrusted: int
-    max_abs_diff: float
-    max_rel_diff: float
-    fd_max_abs_diff: float
-    verdict: str
-
-
-@dataclass
-class JacobianResult:
-    """`eval --jacobian`: the output, and one Jacobian per `--wrt` variable.
-
-    >>> r = run_jacobian("X@W", shapes={"X": (2, 3), "W": (3, 2)}, wrt=["W"])
-    >>> r.output.shape, r.jacobians[0].autograd.shape, r.verdict
-    ((2, 2), (4, 6), 'equal')
-    """
-
-    expression: str
-    weight: str
-    variables: list[Variable]
-    output: np.ndarray
-    jacobians: list[Jacobian]
-    verdict: str
-    rtol: float
-    atol: float | None
-    notes: list[str] = field(default_factory=list)
-    dtype: str = "float64"
 
 
 def free_name(stem: str, taken: list[str]) -> str:
@@ -356,10 +282,11 @@ def _symbolic(formula: object, values: dict[str, np.ndarray], weight: str, out: 
               shape: tuple[int, ...], dtype: str) -> np.ndarray:
     """The closed-form VJP at each one-hot weight: the Jacobian's rows."""
     from gradcalc.symbolic import adjoints as symbolic
+    from gradcalc.symbolic import numeric
 
     rows = []
     for i in range(math.prod(out)):
-        row = symbolic.evaluate(formula, {**values, weight: _one_hot(out, i, dtype)}, dtype)
+        row = numeric.evaluate(formula, {**values, weight: _one_hot(out, i, dtype)}, dtype)
         rows.append(row.reshape(shape) if row.size == math.prod(shape) else np.broadcast_to(row, shape))
     return np.array(rows, dtype=dtype).reshape(len(rows), -1)
 

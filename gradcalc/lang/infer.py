@@ -16,100 +16,14 @@ names instead of numbers.
 
 from __future__ import annotations
 
-import re
 from itertools import chain, combinations, count
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
-from gradcalc.errors import InputError, ShapeError
-from gradcalc.lang.tree import Node, postorder
-
-if TYPE_CHECKING:
-    from gradcalc.lang.ops import Op
-
-DEFAULT_SIZES = (4, 3, 5, 6, 7, 2, 8, 9, 10, 11, 12, 13, 14, 15, 16)
-#: Names for free sizes in `derive` (letters with a Unicode subscript, for the pretty form).
-SIZE_NAMES = tuple("nkmprstuvhijlae")
-
-#: A size: a number, or (in `derive`) a name such as "n" that stays symbolic.
-Size = int | str
-
-
-class Dim:
-    """One size, known or not; unknown sizes are merged by union-find.
-
-    A size may also be a name (`derive --shape X=n,k`): a named unknown that
-    unification may tie to another name or to a number.
-
-    >>> a, b = Dim(), Dim()
-    >>> unify(a, b); a.root() is b.root(), a.root().size
-    (True, None)
-    """
-
-    __slots__ = ("parent", "size")
-
-    def __init__(self, size: Size | None = None) -> None:
-        self.parent: Dim = self
-        self.size = size
-
-    def root(self) -> Dim:
-        """The representative of this size's class (with path halving).
-
-        >>> a, b = Dim(), Dim(7)
-        >>> unify(a, b); a.root() is b, a.root().size
-        (True, 7)
-        """
-        d = self
-        while d.parent is not d:
-            d.parent = d.parent.parent
-            d = d.parent
-        return d
-
-
-Shape = tuple[Dim, ...]
-
-
-class Clash(Exception):
-    """Raised by a shape rule; the caller adds the operator and sub-expression.
-
-    >>> unify(Dim(3), Dim(4))
-    Traceback (most recent call last):
-        ...
-    gradcalc.lang.infer.Clash: sizes 3 and 4 differ
-    """
-
-
-def unify(a: Dim, b: Dim) -> None:
-    """Make two sizes one; raise Clash when both are numbers and differ.
-
-    A named size tied to a number takes the number; two names become one.
-
-    >>> a, b = Dim(), Dim(3)
-    >>> unify(a, b); a.root().size
-    3
-    >>> n, k = Dim("n"), Dim(4)
-    >>> unify(n, k); n.root().size
-    4
-    """
-    ra, rb = a.root(), b.root()
-    if ra is rb:
-        return
-    if isinstance(ra.size, int) and isinstance(rb.size, int) and ra.size != rb.size:
-        raise Clash(f"sizes {ra.size} and {rb.size} differ")
-    if ra.size is None or (isinstance(ra.size, str) and isinstance(rb.size, int)):
-        ra.parent = rb
-    else:
-        rb.parent = ra
-
-
-def fixed(*sizes: int) -> Shape:
-    """A shape of known sizes.
-
-    >>> [d.size for d in fixed(2, 3)]
-    [2, 3]
-    """
-    return tuple(Dim(int(n)) for n in sizes)
-
+from gradcalc.errors import ShapeError
+from gradcalc.lang.dims import DEFAULT_SIZES, RANK_NAMES, SIZE_NAMES, Clash, Dim, Shape, Size, format_shape
+from gradcalc.lang.ops import OPS, Op
+from gradcalc.lang.tree import Node, postorder, variable_names
 
 @dataclass
 class ShapeInfo:
@@ -139,7 +53,6 @@ class ShapeInfo:
         return self.nodes[id(node)]
 
 
-RANK_NAMES = {0: "a scalar", 1: "a 1-D vector", 2: "a matrix"}
 
 
 def infer(root: Node, given: dict[str, tuple[Size, ...]] | None = None, source: str = "",
@@ -165,8 +78,6 @@ def infer(root: Node, given: dict[str, tuple[Size, ...]] | None = None, source: 
     >>> infer(parse("sum(X@W)"), {"X": ("n", "k")}, symbolic=True).variables
     {'X': ('n', 'k'), 'W': ('k', 'm')}
     """
-    from gradcalc.lang.tree import variable_names
-
     given = given or {}
     ranks = {name: len(given[name]) if name in given else 2 for name in variable_names(root)}
     ranks.update({name: r for name, r in _wanted_ranks(root).items() if name not in given})
@@ -193,8 +104,6 @@ def infer(root: Node, given: dict[str, tuple[Size, ...]] | None = None, source: 
 
 def _wanted_ranks(root: Node) -> dict[str, int]:
     """Ranks asked for by the ops that variables feed directly (dot and outer take vectors)."""
-    from gradcalc.lang.ops import OPS
-
     wanted: dict[str, int] = {}
     for node in postorder(root):
         op = OPS.get(node.op)
@@ -206,8 +115,6 @@ def _wanted_ranks(root: Node) -> dict[str, int]:
 
 def _infer_once(root: Node, given: dict[str, tuple[Size, ...]], ranks: dict[str, int], source: str,
                 symbolic: bool = False) -> ShapeInfo:
-    from gradcalc.lang.ops import OPS
-
     named: dict[str, Dim] = {}  # one Dim per size name, shared by every variable that uses it, in --shape order
     for n in chain.from_iterable(given.values()):
         if isinstance(n, str):
@@ -285,67 +192,3 @@ def _assign_defaults(var_shapes: dict[str, Shape], names: Iterator[str] | None =
 def _text(node: Node, source: str) -> str:
     start, end = node.span
     return source[start:end] if source and end > start else node.name or node.op
-
-
-def format_shape(shape: tuple[Size | None, ...] | Shape) -> str:
-    """Shapes as users write them; with a named size, `×` separates (`n×k`, as `nxk` would read as one name).
-
-    >>> format_shape((4, 3)), format_shape(()), format_shape(("n", 3))
-    ('4x3', 'scalar', 'n×3')
-    """
-    sizes = [d.root().size if isinstance(d, Dim) else d for d in shape]
-    if not sizes:
-        return "scalar"
-    separator = "×" if any(isinstance(n, str) for n in sizes) else "x"
-    return separator.join("?" if n is None else str(n) for n in sizes)
-
-
-_SHAPE_OPTION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
-_SIZE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def parse_shape_option(text: str, symbolic: bool = False) -> tuple[str, tuple[Size, ...]]:
-    """Parse `--shape NAME=DIMS`: `X=10x4`, `X=10,4`, a vector `x=4`, `a=scalar`, `a=()`.
-
-    With `symbolic=True` (`derive`) a size may be a name: `X=n,k`, `X=(n, k)`,
-    `X=n×k`, `X=n,4`. `x` separates numbers only (`10x4`), since it could be
-    part of a name.
-
-    >>> parse_shape_option("X=10x4"), parse_shape_option("a=scalar")
-    (('X', (10, 4)), ('a', ()))
-    >>> parse_shape_option("X=(n, 4)", symbolic=True)
-    ('X', ('n', 4))
-    """
-    match = _SHAPE_OPTION.match(text)
-    if not match:
-        raise InputError(f"--shape {text!r}: expected NAME=DIMS, e.g. X=10x4 or a=scalar")
-    name, dims = match.groups()
-    if dims.lower() in ("scalar", "()", ""):
-        return name, ()
-    inner = dims.strip("()[] ")
-    parts = re.split(r"\s*[,×]\s*", inner)
-    if len(parts) == 1 and re.fullmatch(r"\d+(\s*x\s*\d+)*", inner):
-        parts = re.split(r"\s*x\s*", inner)
-    if len(parts) == 2 and parts[1] == "" and dims.rstrip().endswith(",)"):  # (n,): a 1-D vector
-        parts = parts[:1]
-    sizes = tuple(_size(p, name, text, symbolic, alone=len(parts) == 1 and "," not in dims) for p in parts)
-    if len(sizes) > 2:
-        raise InputError(f"--shape {text!r}: at most 2 dimensions are supported")
-    return name, sizes
-
-
-def _size(part: str, name: str, text: str, symbolic: bool, alone: bool) -> Size:
-    """One size of a `--shape` option: a positive integer, or (symbolic) a name; `nxk` alone is ambiguous."""
-    if part.isdigit() and int(part) > 0:
-        return int(part)
-    if not _SIZE_NAME.match(part):
-        if symbolic:
-            raise InputError(f"--shape {text!r}: a size must be a positive integer or a name, e.g. {name}=n,k")
-        raise InputError(f"--shape {text!r}: sizes must be positive integers, e.g. {name}=10x4")
-    if not symbolic:
-        raise InputError(f"--shape {text!r}: {part!r} is a symbolic size; symbolic sizes are for `gradcalc derive`, "
-                         f"eval needs numbers, e.g. {name}=10x4")
-    if alone and "x" in part and all(len(p) == 1 or p.isdigit() for p in part.split("x")):  # nxk, nx4
-        raise InputError(f"--shape {text!r}: is {part!r} one name or sizes separated by x? Write sizes with commas, "
-                         f"e.g. {name}={','.join(part.split('x'))} (x separates numbers only, as in 10x4)")
-    return part

@@ -25,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from gradcalc.lang import shape_rules as rules
-from gradcalc.lang import infer as shapes
+from gradcalc.lang.dims import Shape
 from gradcalc.lang.tree import Node
 
 REQUIRED = object()
@@ -61,7 +61,7 @@ class Op:
     aliases: tuple[str, ...] = ()
     methods: tuple[str, ...] = ()
     symbol: str = ""
-    shape: Callable[..., shapes.Shape] | None = None
+    shape: Callable[..., Shape] | None = None
     forward: Callable[..., Any] | None = None
     vjp: tuple[Callable[..., Callable[[Any], Any]], ...] = ()
     sym: Callable[..., Any] | None = None

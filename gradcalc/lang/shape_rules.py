@@ -5,7 +5,7 @@ constant parameters, ties sizes together with `unify`, and returns the
 result's shape; `Clash` says what is wrong. The first line of each
 docstring is what `gradcalc ops` shows as the shapes an op accepts.
 
->>> from gradcalc.lang.infer import Dim, fixed, format_shape
+>>> from gradcalc.lang.dims import Dim, fixed, format_shape
 >>> format_shape(matmul((Dim(),), fixed(3, 5)))
 '5'
 """
@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from itertools import zip_longest
 
-from gradcalc.lang.infer import Clash, Dim, Shape, fixed, unify  # noqa: F401 - Dim is used by the examples
+from gradcalc.lang.dims import Clash, Dim, fixed, Shape, unify  # noqa: F401 - Dim is used by the examples
 
 
 def same(a: Shape, **_: object) -> Shape:
     """any shape -> the same shape
 
-    >>> from gradcalc.lang.infer import format_shape
+    >>> from gradcalc.lang.dims import format_shape
     >>> format_shape(same(fixed(2, 3), p=2))
     '2x3'
     """
@@ -32,7 +32,7 @@ def broadcast(a: Shape, b: Shape) -> Shape:
 
     Unknown sizes are taken to be equal; a size known to be 1 stretches.
 
-    >>> from gradcalc.lang.infer import format_shape
+    >>> from gradcalc.lang.dims import format_shape
     >>> format_shape(broadcast(fixed(4, 3), fixed(3))), format_shape(broadcast(fixed(4, 1), (Dim(), Dim())))
     ('4x3', '4x?')
     """
@@ -55,13 +55,13 @@ def broadcast(a: Shape, b: Shape) -> Shape:
 def matmul(a: Shape, b: Shape) -> Shape:
     """(n,k) @ (k,m) -> (n,m); 1-D: a row on the left, a column on the right
 
-    >>> from gradcalc.lang.infer import format_shape
+    >>> from gradcalc.lang.dims import format_shape
     >>> format_shape(matmul(fixed(2, 3), (Dim(), Dim(5)))), matmul(fixed(3), fixed(3))
     ('2x5', ())
     >>> matmul(fixed(2, 3), fixed(4, 5))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
-    gradcalc.lang.infer.Clash: the left operand's columns must equal the right operand's rows (sizes 3 and 4 differ)
+    gradcalc.lang.dims.Clash: the left operand's columns must equal the right operand's rows (sizes 3 and 4 differ)
     """
     if not a or not b:
         raise Clash("@ needs vectors or matrices; use * to multiply by a scalar")
@@ -75,7 +75,7 @@ def matmul(a: Shape, b: Shape) -> Shape:
 def transpose(a: Shape) -> Shape:
     """(n, m) -> (m, n); a vector or scalar stays as it is
 
-    >>> from gradcalc.lang.infer import format_shape
+    >>> from gradcalc.lang.dims import format_shape
     >>> format_shape(transpose(fixed(2, 3)))
     '3x2'
     """
@@ -85,7 +85,7 @@ def transpose(a: Shape) -> Shape:
 def reduce(a: Shape, axis: int | None = None) -> Shape:
     """any shape -> scalar; with axis, that axis is removed
 
-    >>> from gradcalc.lang.infer import format_shape
+    >>> from gradcalc.lang.dims import format_shape
     >>> reduce(fixed(2, 3)), format_shape(reduce(fixed(2, 3), axis=0))
     ((), '3')
     """
@@ -118,7 +118,7 @@ def square_to_scalar(a: Shape) -> Shape:
     """square matrix (n, n) -> scalar
 
     >>> a = (Dim(), Dim(4))
-    >>> from gradcalc.lang.infer import format_shape
+    >>> from gradcalc.lang.dims import format_shape
     >>> square_to_scalar(a), format_shape(a)
     ((), '4x4')
     """
@@ -129,7 +129,7 @@ def square_to_scalar(a: Shape) -> Shape:
 def square(a: Shape) -> Shape:
     """square matrix (n, n) -> (n, n)
 
-    >>> from gradcalc.lang.infer import format_shape
+    >>> from gradcalc.lang.dims import format_shape
     >>> format_shape(square((Dim(3), Dim())))
     '3x3'
     """
@@ -151,7 +151,7 @@ def vectors_to_scalar(a: Shape, b: Shape) -> Shape:
 def vectors_to_matrix(a: Shape, b: Shape) -> Shape:
     """two vectors (n), (m) -> (n, m)
 
-    >>> from gradcalc.lang.infer import format_shape
+    >>> from gradcalc.lang.dims import format_shape
     >>> format_shape(vectors_to_matrix(fixed(3), fixed(2)))
     '3x2'
     """
@@ -167,7 +167,7 @@ def _vectors(a: Shape, b: Shape) -> None:
 def diagonal(a: Shape) -> Shape:
     """vector (n) -> diagonal matrix (n, n); square matrix (n, n) -> its diagonal (n)
 
-    >>> from gradcalc.lang.infer import format_shape
+    >>> from gradcalc.lang.dims import format_shape
     >>> format_shape(diagonal(fixed(3))), format_shape(diagonal(fixed(3, 3)))
     ('3x3', '3')
     """
@@ -180,7 +180,7 @@ def diagonal(a: Shape) -> Shape:
 def square_of(n: int) -> Shape:
     """eye(n) -> (n, n)
 
-    >>> from gradcalc.lang.infer import format_shape
+    >>> from gradcalc.lang.dims import format_shape
     >>> format_shape(square_of(3))
     '3x3'
     """
@@ -190,7 +190,7 @@ def square_of(n: int) -> Shape:
 def sized(n: int, m: int | None = None) -> Shape:
     """size n -> (n); sizes n, m -> (n, m)
 
-    >>> from gradcalc.lang.infer import format_shape
+    >>> from gradcalc.lang.dims import format_shape
     >>> format_shape(sized(2, 5)), format_shape(sized(4))
     ('2x5', '4')
     """

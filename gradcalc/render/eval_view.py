@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from gradcalc import __version__
-from gradcalc.jobs.evaluate import EvalResult, Gradient
-from gradcalc.lang.infer import format_shape
+from gradcalc.jobs.results import EvalResult, Gradient
+from gradcalc.lang.dims import format_shape
 
 VERDICT_STYLE = {"equal": "bold green", "kink": "bold yellow", "mismatch": "bold red", "undefined": "bold red"}
 EDGE, THRESHOLD = 3, 1000  # NumPy's edgeitems and threshold

@@ -11,10 +11,10 @@ import numpy as np
 
 from gradcalc import __version__
 from gradcalc.render.eval_view import GAP, VERDICT_STYLE, number, format_matrix, plain, show, to_json
-from gradcalc.lang.infer import format_shape
+from gradcalc.lang.dims import format_shape
 
 if TYPE_CHECKING:
-    from gradcalc.jobs.vjp import Jacobian, JacobianResult, VjpResult
+    from gradcalc.jobs.results import Jacobian, JacobianResult, VjpResult
 
 JACOBIAN_EDGE = 6  # rows and (at most) columns shown at each end of an elided Jacobian
 

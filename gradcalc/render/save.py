@@ -21,7 +21,7 @@ import numpy as np
 from gradcalc.errors import InputError
 
 if TYPE_CHECKING:
-    from gradcalc.jobs.evaluate import EvalResult
+    from gradcalc.jobs.results import EvalResult
 
 
 def parse_save_option(text: str) -> tuple[str, Path]:

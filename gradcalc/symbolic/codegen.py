@@ -36,7 +36,7 @@ import sympy as sp
 
 from gradcalc.symbolic import cse
 from gradcalc.symbolic.printing import SYNTAX, Style, _Printer, syntax
-from gradcalc.lang.infer import Size, format_shape
+from gradcalc.lang.dims import format_shape, Size
 from gradcalc.symbolic.types import Elementwise, ElementwiseScalar, Reduce
 
 #: NumPy spellings of the calls a formula can hold ({0}, {1}: operands, then parameters); `np` is the alias.
