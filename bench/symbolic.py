@@ -18,7 +18,7 @@ import argparse
 import statistics
 import time
 
-from gradcalc.jobs import evaluate as pipeline
+from gradcalc.symbolic import closed_form
 from gradcalc.lang.parse import parse
 from gradcalc.lang.infer import infer
 
@@ -37,14 +37,14 @@ def mlp(layers: int) -> str:
     return f"sum(({inner} - Y)**2)"
 
 
-def derive_all(layers: int) -> tuple[float, dict[str, pipeline.Derivation]]:
+def derive_all(layers: int) -> tuple[float, dict[str, closed_form.Derivation]]:
     """Seconds to derive every weight's gradient from scratch (no cache), and the derivations."""
     text = mlp(layers)
-    pipeline._DERIVED.clear()
+    closed_form.DERIVATIONS.clear()
     start = time.perf_counter()
     tree = parse(text)
     info = infer(tree, {f"W{i}": (8, 8) for i in range(1, layers + 1)} | {"X": (16, 8), "Y": (16, 8)}, text)
-    derived = pipeline.derive(text, tree, info, [f"W{i}" for i in range(1, layers + 1)])
+    derived = closed_form.derive(text, tree, info, [f"W{i}" for i in range(1, layers + 1)])
     return time.perf_counter() - start, derived
 
 

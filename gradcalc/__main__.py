@@ -1,5 +1,5 @@
 """`python -m gradcalc` runs the command line."""
 
-from gradcalc.cli.app import main
+from gradcalc.cli.main import main
 
 main()

@@ -1,15 +1,147 @@
 """Option text to typed values, and the one frozen options object every command receives.
 
->>> parse_shape_option("X=10x4")
-('X', (10, 4))
+The CLI turns its options into an `EvalOptions` (`from_text`), and so does a
+sample file's case; `eval`, `--vjp`, `--jacobian`, `--steps`, `derive` and
+batch cases all take that one object, so that a limit such as
+`--max-elements` reaches every one of them.
+
+>>> options = from_text(wrt=["W"], shape=["X=10x4"], max_elements=1000)
+>>> options.wrt, options.shapes, options.max_elements
+(('W',), {'X': (10, 4)}, 1000)
+>>> EvalOptions(dtype="float16")
+Traceback (most recent call last):
+gradcalc.errors.InputError: --dtype float16: not one of float64, float32; e.g. --dtype float32
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
 
 from gradcalc.errors import InputError
 from gradcalc.lang.dims import Size
+from gradcalc.values.draw import RNGS, Value
+from gradcalc.values.sources import load, load_all
+
+#: The most numbers all of an expression's values may hold together (--max-elements raises it).
+MAX_ELEMENTS = 20_000_000
+#: The most entries (output size × input size) `--jacobian` computes for one variable.
+JACOBIAN_LIMIT = 4096
+DTYPES = ("float64", "float32")
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """What a command needs besides the expression, checked once, the same from the CLI and from a sample file.
+
+    `shapes` are `--shape` (sizes may be names for `derive`), `values` the
+    loaded `--value`s, `vjp` the `--vjp` weights (named `vjp_name`, or `v`).
+
+    >>> EvalOptions(wrt=["W", "W"], seed=3).wrt
+    ('W',)
+    >>> EvalOptions(rtol=-1.0)
+    Traceback (most recent call last):
+    gradcalc.errors.InputError: --rtol -1.0: must be a non-negative number, e.g. --rtol 1e-6
+    """
+
+    wrt: tuple[str, ...] = ()
+    shapes: Mapping[str, tuple[Size, ...]] = field(default_factory=dict)
+    values: Mapping[str, Value] = field(default_factory=dict)
+    seed: int = 0
+    rng: str = "numpy"
+    dtype: str = "float64"
+    rtol: float | None = None
+    atol: float | None = None
+    steps: bool = False
+    max_elements: int = MAX_ELEMENTS
+    vjp: Value | None = None
+    vjp_name: str | None = None
+    jacobian: bool = False
+    jacobian_limit: int = JACOBIAN_LIMIT
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "wrt", tuple(dict.fromkeys(self.wrt or ())))
+        object.__setattr__(self, "shapes", dict(self.shapes))
+        object.__setattr__(self, "values", dict(self.values))
+        check_choice("--rng", self.rng, RNGS)
+        check_choice("--dtype", self.dtype, DTYPES)
+        for name, value in (("--rtol", self.rtol), ("--atol", self.atol)):
+            if value is not None and not (value >= 0 and value < float("inf")):
+                raise InputError(f"{name} {value}: must be a non-negative number, e.g. {name} 1e-6")
+        if self.max_elements < 1:
+            raise InputError(f"--max-elements {self.max_elements}: must be a positive number, e.g. "
+                             f"--max-elements {MAX_ELEMENTS}")
+        if self.vjp is not None and self.jacobian:
+            raise InputError("--vjp and --jacobian: give one; --vjp SOURCE weights the output (vᵀJ), --jacobian "
+                             "shows all of J")
+        if self.jacobian and self.steps:
+            raise InputError("--steps works with eval and eval --vjp, not with --jacobian")
+
+
+def from_text(*, wrt: list[str] = (), shape: list[str] = (), value: list[str] = (), vjp: str | None = None,
+              symbolic: bool = False, **typed: Any) -> EvalOptions:
+    """The options object from the command line's text: `--shape`, `--value`, `--vjp` parsed, the rest as typed.
+
+    >>> from_text(shape=["X=n,k"], symbolic=True).shapes
+    {'X': ('n', 'k')}
+    """
+    options = EvalOptions(wrt=tuple(wrt), **typed)  # the typed options are checked before any file is read
+    shapes = dict(parse_shape_option(s, symbolic) for s in shape)
+    values = load_all(list(value))
+    name, weights = parse_vjp_option(vjp) if vjp is not None else (None, None)
+    return replace(options, shapes=shapes, values=values, vjp=weights, vjp_name=name)
+
+
+def check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
+    """Refuse a value that is not one of the choices, naming them.
+
+    >>> check_choice("--rng", "jax", ("numpy", "torch"))
+    Traceback (most recent call last):
+    gradcalc.errors.InputError: --rng jax: not one of numpy, torch; e.g. --rng torch
+    """
+    if value not in choices:
+        raise InputError(f"{option} {value}: not one of {', '.join(choices)}; e.g. {option} {choices[-1]}")
+
+
+def parse_vjp_option(text: str) -> tuple[str | None, Value]:
+    """`--vjp SOURCE` (any `--value` source) or `--vjp NAME=SOURCE`, which names the weights in the formulas.
+
+    >>> parse_vjp_option("[[1, 0.1]]")[1].value, parse_vjp_option("g=[1, 2]")[0]
+    (array([[1. , 0.1]]), 'g')
+    >>> parse_vjp_option("[1, true]")
+    Traceback (most recent call last):
+    gradcalc.errors.InputError: --vjp [1, true]: inline JSON: [1] is true (column 5); expected a number
+    """
+    match = re.match(r"\s*([A-Za-z_]\w*)\s*=(.*)$", text, re.DOTALL)
+    name, source = (match.group(1), match.group(2).strip()) if match else (None, text.strip())
+    try:
+        return name, load(name or "v", source)
+    except InputError as err:
+        detail = err.message.removeprefix(f"--value {name or 'v'}={source}: ")
+        raise InputError(f"--vjp {text}: {detail}") from None
+
+
+def parse_save_option(text: str) -> tuple[str, Path]:
+    """Split `NAME=path.npy`, checking that the path can be written before any work is done.
+
+    >>> parse_save_option("W=grad.npy")
+    ('W', PosixPath('grad.npy'))
+    """
+    name, sep, target = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier() or not target:
+        raise InputError(f"--save {text}: expected NAME=path.npy, e.g. --save W=grad_W.npy")
+    path = Path(target)
+    if path.suffix != ".npy":
+        raise InputError(f"--save {text}: the file must end in .npy (NumPy's format), e.g. --save {name}=grad_{name}.npy")
+    if not path.parent.is_dir():
+        raise InputError(f"--save {text}: folder {str(path.parent)!r} does not exist")
+    if path.is_dir():
+        raise InputError(f"--save {text}: {target!r} is a folder; give a file name ending in .npy")
+    return name, path
+
 
 
 _SHAPE_OPTION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")

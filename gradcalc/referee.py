@@ -56,35 +56,48 @@ class FiniteDifference:
         return np.ones(self.value.shape, bool) if self.checked is None else self.checked
 
 
-def finite_difference(root: Node, values: dict[str, np.ndarray], name: str) -> FiniteDifference:
-    """Central differences of a scalar (or 1x1) expression with respect to one variable.
+def finite_difference(root: Node, values: dict[str, np.ndarray], name: str, jacobian: bool = False
+                      ) -> FiniteDifference:
+    """Central differences of the expression's sum (its gradient), or with `jacobian` of every output entry.
+
+    The Jacobian (one row per output entry, one column per input entry)
+    is never sampled; its `untrusted` marks every entry of a column whose
+    step moves a kink, and its `f` is the output's largest magnitude (for
+    the round-off allowance).
 
     >>> from gradcalc.lang.parse import parse
     >>> fd = finite_difference(parse("sum(x*x)"), {"x": np.array([[1.0, 2.0]])}, "x")
     >>> np.round(fd.value, 6)
     array([[2., 4.]])
+    >>> np.round(finite_difference(parse("x*x"), {"x": np.array([1.0, 2.0])}, "x", jacobian=True).value, 6)
+    array([[2., 0.],
+           [0., 4.]])
     """
     values = {key: np.asarray(v, dtype=np.float64) for key, v in values.items()}  # the referee works in float64
     x = values[name]
     step = float(np.cbrt(np.finfo(np.float64).eps) * max(1.0, float(np.max(np.abs(x), initial=0.0))))
-    probe = _Probe(root, values, name)
-    f0, kinks0 = probe(x)
-    grad = np.full(x.shape, np.nan) if x.size > FD_ALL_ENTRIES else np.zeros(x.shape)
-    untrusted = np.zeros(x.shape, dtype=bool)
-    for index in _entries(x.shape):
-        sides = []
-        for sign in (1.0, -1.0):
-            moved = x.copy()
-            moved[index] += sign * step
-            sides.append(probe(moved))
-        (f_plus, kinks_plus), (f_minus, kinks_minus) = sides
-        grad[index] = (f_plus - f_minus) / (2 * step)
-        untrusted[index] = any(
-            not (np.array_equal(k0, kp) and np.array_equal(k0, km))
-            for k0, kp, km in zip(kinks0, kinks_plus, kinks_minus)
-        )
-    checked = ~np.isnan(grad) if x.size > FD_ALL_ENTRIES else None
-    return FiniteDifference(grad, step, untrusted, f0, checked)
+    probe = Probe(root, values, name, whole=jacobian)
+    y0, kinks0 = probe(x)
+    sampled = x.size > FD_ALL_ENTRIES and not jacobian
+    columns = np.full((y0.size, x.size), np.nan) if sampled else np.zeros((y0.size, x.size))
+    untrusted = np.zeros(x.size, dtype=bool)
+    for index in (list(np.ndindex(*x.shape)) if jacobian else _entries(x.shape)):
+        j = int(np.ravel_multi_index(index, x.shape)) if x.shape else 0
+        (y_plus, kinks_plus), (y_minus, kinks_minus) = (probe(_moved(x, index, sign * step)) for sign in (1.0, -1.0))
+        columns[:, j] = np.ravel(y_plus - y_minus) / (2 * step)
+        untrusted[j] = any(not (np.array_equal(k0, kp) and np.array_equal(k0, km))
+                           for k0, kp, km in zip(kinks0, kinks_plus, kinks_minus))
+    if jacobian:
+        f = float(np.max(np.abs(y0), initial=0.0))
+        return FiniteDifference(columns, step, np.broadcast_to(untrusted, columns.shape).copy(), f)
+    grad = columns.reshape(x.shape)
+    return FiniteDifference(grad, step, untrusted.reshape(x.shape), float(y0), ~np.isnan(grad) if sampled else None)
+
+
+def _moved(x: np.ndarray, index: tuple[int, ...], by: float) -> np.ndarray:
+    moved = x.copy()
+    moved[index] += by
+    return moved
 
 
 def _entries(shape: tuple[int, ...]) -> list[tuple[int, ...]]:
@@ -108,11 +121,17 @@ def fd_difference(autograd: np.ndarray, fd: FiniteDifference) -> float:
     return compare(np.asarray(autograd)[mask], fd.value[mask])[0]
 
 
-class _Probe:
-    """Re-evaluates only the nodes that depend on one variable, and reads the kinks' sides."""
+class Probe:
+    """Re-evaluates only the nodes that depend on one variable, and reads the side of every kink.
 
-    def __init__(self, root: Node, values: dict[str, np.ndarray], name: str) -> None:
-        self.root, self.name = root, name
+    >>> from gradcalc.lang.parse import parse
+    >>> probe = Probe(parse("sum(relu(x))"), {"x": np.array([1.0, -2.0])}, "x")
+    >>> probe(np.array([3.0, -1.0]))
+    (array(3.), [array([ 1., -1.])])
+    """
+
+    def __init__(self, root: Node, values: dict[str, np.ndarray], name: str, whole: bool = False) -> None:
+        self.root, self.name, self.whole = root, name, whole
         _, tensors, _ = record(root, values)
         self.base = {key: t.value for key, t in tensors.items()}
         order = postorder(root)
@@ -122,14 +141,15 @@ class _Probe:
         self.leaves = [id(n) for n in order if n.op == "var" and n.name == name]
         self.kinks = [n for n in self.moving if OPS[n.op].kink is not None]  # the others cannot move
 
-    def __call__(self, x: np.ndarray) -> tuple[float, list[np.ndarray]]:
-        """The expression's value at `x`, and the side of its kink that every kink argument is on."""
+    def __call__(self, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The expression's sum (or with `whole` its every entry) at `x`, and the side of each kink argument."""
         values = dict(self.base)
         values.update((key, x) for key in self.leaves)
         for node in self.moving:
             values[id(node)] = OPS[node.op].forward(*(values[id(a)] for a in node.args), **node.kwargs)
         kinks = [np.sign(OPS[n.op].kink(*(values[id(a)] for a in n.args), **n.kwargs)) for n in self.kinks]
-        return float(np.sum(values[id(self.root)])), kinks
+        out = values[id(self.root)]
+        return (np.asarray(out, dtype=np.float64) if self.whole else np.asarray(float(np.sum(out)))), kinks
 
 
 def compare(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -172,6 +192,41 @@ def verdict(autograd: np.ndarray, symbolic: np.ndarray, fd: FiniteDifference,
     if close.all():
         return "equal"
     return "kink" if fd.untrusted[~close].all() else "mismatch"
+
+
+@dataclass
+class Judgement:
+    """Three derivations of one gradient (or Jacobian, or adjoint), their differences and the verdict.
+
+    >>> g = np.array([1.0, 2.0])
+    >>> j = judge(g, g, FiniteDifference(g, 1e-6, np.zeros(2, bool), 0.0), 1e-7, None)
+    >>> j.verdict, j.max_abs_diff, j.fd_checked
+    ('equal', 0.0, 2)
+    """
+
+    autograd: np.ndarray
+    symbolic: np.ndarray
+    finite_difference: np.ndarray
+    step: float
+    untrusted: int  # entries finite differences cannot vouch for (a kink within a step)
+    fd_checked: int  # entries finite differences computed (a sample for a big variable; the others are NaN)
+    max_abs_diff: float
+    max_rel_diff: float
+    fd_max_abs_diff: float
+    verdict: str
+
+
+def judge(autograd: np.ndarray, symbolic: np.ndarray, fd: FiniteDifference, rtol: float, atol: float | None,
+          dtype: str = "float64") -> Judgement:
+    """Compare the engine's numbers, the closed form's and finite differences, and give the verdict.
+
+    >>> g = np.array([[1.0, -2.0]])
+    >>> judge(g, g + 1.0, FiniteDifference(g, 1e-6, np.zeros(g.shape, bool), 0.0), 1e-7, None).verdict
+    'mismatch'
+    """
+    abs_diff, rel_diff = compare(autograd, symbolic)
+    return Judgement(autograd, symbolic, fd.value, fd.step, int(fd.untrusted.sum()), int(fd.mask.sum()),
+                     abs_diff, rel_diff, fd_difference(autograd, fd), verdict(autograd, symbolic, fd, rtol, atol, dtype))
 
 
 def worst(verdicts: list[str]) -> str:

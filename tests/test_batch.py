@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from gradcalc.batch.pool import collect, keyword_filter
+from gradcalc.batch.cases import collect
+from gradcalc.batch.select import keyword_filter
 from gradcalc.errors import InputError
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -161,7 +162,7 @@ def test_unknown_key_lists_the_allowed_keys(tmp_path: Path) -> None:
     run = gradcalc("batch", "typo.toml", cwd=tmp_path)
     assert run.returncode == 2
     assert ("typo.toml: case 1 ('t'): unknown key 'expected'; did you mean 'expect'? A case may have: name, expr, "
-            "wrt, shape, value, seed, rng, dtype, rtol, atol, expect, check") in " ".join(run.stdout.split())
+            "wrt, shape, value, seed, rng, dtype, rtol, atol, max_elements, expect, check") in " ".join(run.stdout.split())
 
 
 def test_keyword_filter_reads_pytest_expressions() -> None:

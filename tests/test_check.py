@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from gradcalc.lang import ops
 from gradcalc.referee import FiniteDifference, finite_difference, verdict, worst
-from gradcalc.cli.app import app
+from gradcalc.cli.main import app
 from gradcalc.lang.parse import parse
 from gradcalc.jobs.evaluate import run_eval
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from gradcalc.batch.cases import read_file, run_case
-from gradcalc.cli.app import app
+from gradcalc.cli.main import app
 from gradcalc.jobs.derive import run_derive
 from gradcalc.errors import InputError, ShapeError
 from gradcalc.lang.parse import parse
@@ -26,6 +26,7 @@ from gradcalc.lang.infer import infer
 from gradcalc.options import parse_shape_option
 from gradcalc.lang.tree import variable_names
 from gradcalc.values.draw import Value
+from gradcalc.options import EvalOptions
 from test_ops_command import SHAPES, spellings
 from test_random_expressions import HUGE, ROUNDOFF, ROUNDOFF2, RTOL, Probe, draw_values, expressions
 
@@ -47,7 +48,7 @@ def symbolic_shapes(result: EvalResult) -> dict[str, tuple]:
 def assert_code_matches(result: EvalResult, symbolic: bool = True, atol: float = 1e-9) -> None:
     """derive --code's functions, run on the eval's values, give the engine's gradients (atol: per unit of scale)."""
     shapes = symbolic_shapes(result) if symbolic else {v.name: v.shape for v in result.variables}
-    derived = run_derive(result.expression, wrt=[g.name for g in result.gradients], shapes=shapes)
+    derived = run_derive(result.expression, EvalOptions(wrt=[g.name for g in result.gradients], shapes=shapes))
     namespace: dict = {}
     exec(compile(derived.code, "<derive --code>", "exec"), namespace)  # the code, as printed
     values = {v.name: v.value for v in result.variables}
@@ -90,32 +91,32 @@ def test_free_sizes_get_names_not_used_by_variables() -> None:
 
 
 def test_numeric_sizes_stay_numeric_and_mixed_shapes_work() -> None:
-    result = run_derive("sum(X@W)", shapes={"X": ("n", 4)})
+    result = run_derive("sum(X@W)", EvalOptions(shapes={"X": ("n", 4)}))
     assert result.variables == {"X": ("n", 4), "W": (4, "k")}
     assert [g.formula for g in result.gradients] == ["ones(n, k)@W.T", "X.T@ones(n, k)"]
 
 
 def test_two_names_tied_together_keep_the_first_given() -> None:
-    result = run_derive("sum(X@W)", shapes={"W": ("m", "p"), "X": ("n", "k")})
+    result = run_derive("sum(X@W)", EvalOptions(shapes={"W": ("m", "p"), "X": ("n", "k")}))
     assert result.variables == {"X": ("n", "m"), "W": ("m", "p")}
     assert result.notes == ["sizes m and k are tied together by the expression; both are shown as m"]
 
 
 def test_a_name_tied_to_a_number_takes_the_number() -> None:
-    result = run_derive("sum(X@W)", shapes={"X": ("n", "k"), "W": (3, "m")})
+    result = run_derive("sum(X@W)", EvalOptions(shapes={"X": ("n", "k"), "W": (3, "m")}))
     assert result.variables == {"X": ("n", 3), "W": (3, "m")}
     assert result.notes == ["size k is 3 here: the expression ties it to that number"]
 
 
 def test_same_name_twice_is_one_size() -> None:
-    assert run_derive("logdet(X)", shapes={"X": ("n", "n")}).gradients[0].formula == "inv(X).T"
-    result = run_derive("sum(X@W)", shapes={"X": ("n", "n"), "W": (4, "m")})
+    assert run_derive("logdet(X)", EvalOptions(shapes={"X": ("n", "n")})).gradients[0].formula == "inv(X).T"
+    result = run_derive("sum(X@W)", EvalOptions(shapes={"X": ("n", "n"), "W": (4, "m")}))
     assert result.variables == {"X": (4, 4), "W": (4, "m")}
 
 
 def test_numbers_that_differ_still_clash() -> None:
     with pytest.raises(ShapeError, match="sizes 4 and 5 differ"):
-        run_derive("sum(X@W)", shapes={"X": ("n", 4), "W": (5, "m")})
+        run_derive("sum(X@W)", EvalOptions(shapes={"X": ("n", 4), "W": (5, "m")}))
 
 
 def test_eval_keeps_numeric_defaults() -> None:
@@ -134,7 +135,7 @@ def test_eval_keeps_numeric_defaults() -> None:
     ("mean(X, 0)@v", {"v": ("k",)}, "v", "X.T@ones(n)/n", "Xᵀ𝟏ₙ/n"),
 ])
 def test_symbolic_formulas(expr: str, shapes: dict, wrt: str, formula: str, pretty: str) -> None:
-    g = next(g for g in run_derive(expr, shapes=shapes).gradients if g.name == wrt)
+    g = next(g for g in run_derive(expr, EvalOptions(shapes=shapes)).gradients if g.name == wrt)
     assert (g.formula, g.pretty) == (formula, pretty)
 
 
@@ -159,12 +160,12 @@ def test_symbolic_formula_evaluates_with_sizes_from_the_values() -> None:
 # --- the code runs and matches the engine ---------------------------------------------------------------------------
 
 def test_headline_code_reads_sizes_only_when_needed() -> None:
-    code = run_derive(HEADLINE, wrt=["W"], shapes={"X": ("n", "k"), "W": ("k", "m")}).code
+    code = run_derive(HEADLINE, EvalOptions(wrt=["W"], shapes={"X": ("n", "k"), "W": ("k", "m")})).code
     assert code.startswith("import numpy as np\n\n\ndef grad_W(X, W, Y):\n")
     assert "    T1 = X @ W\n" in code
     assert "    return 2 * X.T @ ((np.maximum(T1, 0) - Y) * np.heaviside(T1, 0))\n" in code
     assert ".shape" not in code
-    mean_code = run_derive("mean(X@W)", wrt=["X"]).code
+    mean_code = run_derive("mean(X@W)", EvalOptions(wrt=["X"])).code
     assert "    n = X.shape[0]\n    m = W.shape[1]\n" in mean_code
 
 
@@ -186,7 +187,7 @@ def test_code_matches_the_engine_with_free_sizes(expr: str) -> None:
 
 @pytest.mark.parametrize("op, expr", spellings(), ids=[e for _, e in spellings()])
 def test_code_matches_the_engine_for_every_spelling(op: str, expr: str) -> None:
-    result = run_eval(expr, shapes={n: SHAPES[n] for n in variable_names(parse(expr))})
+    result = run_eval(expr, EvalOptions(shapes={n: SHAPES[n] for n in variable_names(parse(expr))}))
     assert_code_matches(result)
 
 
@@ -202,7 +203,7 @@ def test_code_matches_the_engine_for_every_spelling(op: str, expr: str) -> None:
     ("a*a*b + sum(x*a)", {"a": (), "b": (), "x": (3,)}),
 ])
 def test_code_matches_the_engine_for_vectors_scalars_and_broadcasting(expr: str, shapes: dict) -> None:
-    assert_code_matches(run_eval(expr, shapes=shapes))
+    assert_code_matches(run_eval(expr, EvalOptions(shapes=shapes)))
 
 
 SAMPLE_CASES = [case for path in sorted(SAMPLES.glob("*.toml")) for case in read_file(path)]
@@ -233,7 +234,7 @@ def test_acceptance_command_prints_every_form_and_runnable_code(tmp_path: Path) 
     path.write_text(code, encoding="utf-8")
     assert subprocess.run([sys.executable, str(path)], capture_output=True, timeout=60).returncode == 0
     grad_W = runpy.run_path(str(path))["grad_W"]
-    result = run_eval(HEADLINE, wrt=["W"], shapes={"X": (7, 3), "W": (3, 2)}, seed=1)
+    result = run_eval(HEADLINE, EvalOptions(wrt=["W"], shapes={"X": (7, 3), "W": (3, 2)}, seed=1))
     values = {v.name: v.value for v in result.variables}
     np.testing.assert_allclose(grad_W(**values), result.gradients[0].autograd, rtol=1e-10, atol=1e-12)
 
@@ -321,6 +322,6 @@ def test_code_matches_the_engine_for_random_expressions(expr, seed) -> None:
     used = variable_names(parse(expr.text))
     assume(used)
     with np.errstate(all="ignore"):
-        result = run_eval(expr.text, values={n: Value(values[n], "test") for n in used})
+        result = run_eval(expr.text, EvalOptions(values={n: Value(values[n], "test") for n in used}))
         assume(all(np.all(np.isfinite(g.autograd)) and np.all(np.abs(g.autograd) < HUGE) for g in result.gradients))
         assert_code_matches(result, atol=RTOL + ROUNDOFF * probe.biggest + ROUNDOFF2 * probe.biggest**2)

@@ -3,7 +3,7 @@
 (a) Expression text -- random text, and valid expressions mutated (characters inserted, deleted and
     replaced, tokens swapped, parentheses unbalanced, Unicode, huge numbers, deep nesting, very long
     input, Python builtins and dunders, attribute access, lambdas, f-strings, ...) -- given to
-    `gradcalc eval`, in-process through `gradcalc.cli.app.main` and a few times in a real subprocess:
+    `gradcalc eval`, in-process through `gradcalc.cli.main.main` and a few times in a real subprocess:
     exit 0/1 with a verdict, or exit 2 with exactly one `gradcalc: error:` line (after the expression
     and a caret for a parse error); never exit 3, a traceback or a hang. With `--json`, stdout is one
     strict JSON document (no NaN/Infinity tokens), `{"error": {...}}` on failure.
@@ -60,11 +60,12 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 from hypothesis.extra import numpy as hnp
 
-from gradcalc.cli import app as cli
+from gradcalc.cli import main as cli
 from gradcalc.errors import GradcalcError, InputError
 from gradcalc.lang.parse import MAX_LENGTH, parse
 from gradcalc.lang.tree import postorder, variable_names
 from gradcalc.values.draw import Value
+from gradcalc.options import EvalOptions
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -580,7 +581,7 @@ def test_random_shapes_gradients_agree_and_the_verdict_is_equal(data: st.DataObj
     try:
         with resized(dict(zip((2, 3, 5), sizes))), np.errstate(all="ignore"), time_limit():
             tape, closed_form, printed = tre.gradcalc_gradients(expr.text, values)
-            result = run_eval(expr.text, values={n: Value(values[n], "test") for n in used})
+            result = run_eval(expr.text, EvalOptions(values={n: Value(values[n], "test") for n in used}))
     except (TypeError, GradcalcError) as err:  # GradcalcError: the printed formula, re-parsed, is too long
         if known(str(err)):
             reject()
@@ -661,7 +662,7 @@ def test_nan_inf_huge_and_tiny_values_give_a_verdict_never_a_crash(data: st.Data
     steps = data.draw(st.booleans(), label="steps")
     try:
         with time_limit():
-            result = run_eval(expr.text, values=given, dtype=dtype, steps=steps)
+            result = run_eval(expr.text, EvalOptions(values=given, dtype=dtype, steps=steps))
     except GradcalcError as err:
         assert "\n" not in err.message
         return
@@ -904,8 +905,8 @@ def sample_file(draw: Any) -> str:
 @example(text='[[case]]\nname = "n"\nexpr = "sum(X*X)"\nexpect = "equal"\nwrt = [["X"]]\n')
 @example(text='[[case]]\nname = "n"\nexpr = "sum(X*X)"\nexpect = "equal"\ncheck = { "X[::0]" = 1 }\n')
 def test_any_sample_file_reads_or_is_one_input_error(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
-    from gradcalc.batch.pool import Item, run_one
-    from gradcalc.batch.cases import read_file
+    from gradcalc.batch.cases import Item, read_file
+    from gradcalc.batch.report import run_one
 
     path = tmp_path_factory.mktemp("samples") / "fuzz.toml"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
@@ -1025,8 +1026,8 @@ def test_ill_typed_sample_cases_are_one_input_error(tmp_path: Path, line: str, m
 
 def test_a_zero_slice_step_in_check_is_a_case_error(tmp_path: Path) -> None:
     """check = { "X[::0]" = 1 } raised ValueError out of a batch worker."""
-    from gradcalc.batch.pool import Item, run_one
-    from gradcalc.batch.cases import read_file
+    from gradcalc.batch.cases import Item, read_file
+    from gradcalc.batch.report import run_one
 
     path = tmp_path / "case.toml"
     path.write_text('[[case]]\nname = "n"\nexpr = "sum(X*X)"\nexpect = "equal"\ncheck = { "X[::0]" = 1 }\n')
@@ -1049,7 +1050,7 @@ def test_a_closed_form_dividing_by_an_exact_zero_is_no_internal_error() -> None:
 def test_one_large_entry_does_not_spoil_finite_differences() -> None:
     from gradcalc.jobs.evaluate import run_eval
 
-    result = run_eval("sum(sin(x))", values={"x": Value(np.array([1e6, 1.0]), "inline")})
+    result = run_eval("sum(sin(x))", EvalOptions(values={"x": Value(np.array([1e6, 1.0]), "inline")}))
     np.testing.assert_array_equal(result.gradients[0].autograd, result.gradients[0].symbolic)
     assert result.verdict == "equal"
 
@@ -1071,7 +1072,7 @@ def test_a_tie_that_rounding_breaks_differently_is_a_kink() -> None:
     rng = np.random.default_rng(0)
     a, b, c = rng.standard_normal((2, 3)), rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
     values = {k: Value(v, "inline") for k, v in {"A": a, "B": b, "C": c, "D": (a @ b) @ c}.items()}
-    result = run_eval("sum(maximum(A@(B@C), D))", values=values)
+    result = run_eval("sum(maximum(A@(B@C), D))", EvalOptions(values=values))
     assert all(g.untrusted == g.autograd.size for g in result.gradients)  # every entry sits on the kink
     assert result.verdict == "kink"
 
@@ -1089,5 +1090,5 @@ def test_every_printed_closed_form_is_an_expression_gradcalc_reads() -> None:
 
     g = "(C @ C.T + eye(3) + C - C.T)"
     j = f"inv(inv({g}) @ inv({g}).T + eye(3))"
-    formula = run_eval(f"det({j} @ {j}.T + eye(3))", wrt=["C"]).gradients[0].formula
+    formula = run_eval(f"det({j} @ {j}.T + eye(3))", EvalOptions(wrt=["C"])).gradients[0].formula
     parse(formula)

@@ -13,11 +13,13 @@ import numpy as np
 import pytest
 
 from gradcalc.lang import ops
-from gradcalc.jobs import evaluate as pipeline
+from gradcalc import options
+from gradcalc.symbolic import closed_form
 from gradcalc.errors import InputError, ParseError
 from gradcalc.lang.parse import MAX_DEPTH, MAX_LENGTH, parse
 from gradcalc.jobs.evaluate import run_eval
 from gradcalc.values.draw import Value
+from gradcalc.options import EvalOptions
 
 
 def gradcalc(*args: str) -> subprocess.CompletedProcess:
@@ -35,10 +37,10 @@ def test_size_guard_refuses_with_the_memory_and_the_option_raises_it() -> None:
 
 
 def test_default_size_limit() -> None:
-    assert pipeline.MAX_ELEMENTS == 20_000_000
+    assert options.MAX_ELEMENTS == 20_000_000
     with pytest.raises(InputError, match=r"hold 26,000,001 numbers \(about 416 MB with their gradients\), above "
                                          r"the limit of 20,000,000; raise it with --max-elements 30000000"):
-        run_eval("sum((relu(X@W)-Y)**2)", shapes={"X": (3000, 2000), "W": (2000, 1000)})
+        run_eval("sum((relu(X@W)-Y)**2)", EvalOptions(shapes={"X": (3000, 2000), "W": (2000, 1000)}))
 
 
 def test_expression_length_limit() -> None:
@@ -67,13 +69,13 @@ def test_nesting_depth_limit() -> None:
 
 def test_simplification_budget_keeps_the_exact_formula_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     expr = "sum((relu(X@W)-Y)**2) + sum(X@W) + 0.5*sum(X@W)"
-    monkeypatch.setattr(pipeline, "SIMPLIFY_BUDGET", 0.0)
-    rushed = run_eval(expr, wrt=["W"])
+    monkeypatch.setattr(closed_form, "SIMPLIFY_BUDGET", 0.0)
+    rushed = run_eval(expr, EvalOptions(wrt=["W"]))
     assert rushed.notes == ["symbolic simplification ran past its 0 s budget, so the closed form is shown as "
                             "derived, without merging like terms (it is still exact)"]
     assert rushed.verdict == "equal"
-    monkeypatch.setattr(pipeline, "SIMPLIFY_BUDGET", 5.0)
-    simplified = run_eval(expr, wrt=["W"])
+    monkeypatch.setattr(closed_form, "SIMPLIFY_BUDGET", 5.0)
+    simplified = run_eval(expr, EvalOptions(wrt=["W"]))
     assert simplified.notes == [] and len(simplified.gradients[0].formula) < len(rushed.gradients[0].formula)
 
 
@@ -87,7 +89,7 @@ def test_simplification_budget_keeps_the_exact_formula_and_says_so(monkeypatch: 
 ])
 def test_singular_matrices_are_reported(expr: str, note: str) -> None:
     values = {"A": Value(np.array([[1.0], [0.0]]), "inline"), "B": Value(np.array([[1.0, 0.0]]), "inline")}
-    result = run_eval(expr, values=values)
+    result = run_eval(expr, EvalOptions(values=values))
     assert note in result.notes and result.verdict == "undefined"
     run = gradcalc("eval", expr, "--value", "A=[[1],[0]]", "--value", "B=[[1,0]]", "--json")
     doc = json.loads(run.stdout)
@@ -95,16 +97,16 @@ def test_singular_matrices_are_reported(expr: str, note: str) -> None:
 
 
 def test_nearly_singular_but_invertible_is_not_flagged() -> None:
-    result = run_eval("logdet(X)", values={"X": Value(np.array([[1.0, 0.0], [0.0, 1e-3]]), "inline")})
+    result = run_eval("logdet(X)", EvalOptions(values={"X": Value(np.array([[1.0, 0.0], [0.0, 1e-3]]), "inline")}))
     assert result.notes == [] and result.verdict == "equal"
 
 
 def test_big_variable_gets_finite_differences_on_a_sample(monkeypatch: pytest.MonkeyPatch) -> None:
-    result = run_eval("sum(A*W) + sum(W*W)", shapes={"A": (100, 100), "W": (100, 100)}, wrt=["W"])
+    result = run_eval("sum(A*W) + sum(W*W)", EvalOptions(shapes={"A": (100, 100), "W": (100, 100)}, wrt=["W"]))
     g = result.gradients[0]
     assert (g.fd_checked, g.verdict) == (256, "equal")
     assert np.isnan(g.finite_difference).sum() == 10_000 - 256
     broken = dataclasses.replace(ops.OPS["mul"], vjp=(lambda ans, a, b: lambda g: g * b * 1.001,
                                                       ops.OPS["mul"].vjp[1]))
     monkeypatch.setitem(ops.OPS, "mul", broken)
-    assert run_eval("sum(A*W)", shapes={"A": (100, 100), "W": (100, 100)}, wrt=["A"]).verdict == "mismatch"
+    assert run_eval("sum(A*W)", EvalOptions(shapes={"A": (100, 100), "W": (100, 100)}, wrt=["A"])).verdict == "mismatch"

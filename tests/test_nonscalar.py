@@ -18,17 +18,15 @@ import pytest
 from autograd import jacobian, make_vjp
 from typer.testing import CliRunner
 
-from gradcalc.cli.app import app
+from gradcalc.cli.main import app
 from gradcalc.errors import InputError, ShapeError
-from gradcalc.jobs.vjp import (
-    JACOBIAN_LIMIT,
-    labels,
-    load_weights,
-    run_jacobian,
-    run_vjp,
-)
+from gradcalc.jobs.jacobian import run_jacobian
+from gradcalc.jobs.vjp import labels, run_vjp
+from gradcalc.options import JACOBIAN_LIMIT
+from gradcalc.options import parse_vjp_option as load_weights
 from gradcalc.jobs.evaluate import run_eval
 from gradcalc.values.draw import Value
+from gradcalc.options import EvalOptions
 
 V = [[1.0, 0.1], [0.01, 0.001]]
 
@@ -124,7 +122,7 @@ def central_differences(f: object, values: dict[str, np.ndarray], name: str, h: 
 # --- the vector-Jacobian product ------------------------------------------------------------------------------
 
 def test_vjp_of_2x_is_exact() -> None:
-    result = run_vjp("2*x", Value(np.array(V), "inline"), wrt=["x"], shapes={"x": (2, 2)}).result
+    result = run_vjp("2*x", EvalOptions(vjp=Value(np.array(V), "inline"), wrt=["x"], shapes={"x": (2, 2)})).result
     g = result.gradients[0]
     assert g.autograd.tolist() == [[2.0, 0.2], [0.02, 0.002]]
     assert g.symbolic.tolist() == [[2.0, 0.2], [0.02, 0.002]]
@@ -134,9 +132,9 @@ def test_vjp_of_2x_is_exact() -> None:
 
 @pytest.mark.parametrize("expression, shapes, f", FUNCTIONS, ids=[e for e, _, _ in FUNCTIONS])
 def test_vjp_matches_hips_autograd(expression: str, shapes: dict, f: object) -> None:
-    probe = run_jacobian(expression, shapes=shapes, limit=10**6)  # just for the output's shape
+    probe = run_jacobian(expression, EvalOptions(shapes=shapes, jacobian_limit=10**6))  # just for the output's shape
     v = np.random.default_rng(7).standard_normal(probe.output.shape)
-    vjp = run_vjp(expression, Value(v, "inline"), shapes=shapes)
+    vjp = run_vjp(expression, EvalOptions(vjp=Value(v, "inline"), shapes=shapes))
     values = values_of(vjp.result)
     arguments = [values[name] for name in shapes]
     for i, name in enumerate(shapes):
@@ -149,33 +147,33 @@ def test_vjp_matches_hips_autograd(expression: str, shapes: dict, f: object) -> 
 
 
 def test_vjp_weights_fix_the_shapes_when_they_can() -> None:
-    vjp = run_vjp("2*x", Value(np.array([1.0, 0.1]), "inline"))
+    vjp = run_vjp("2*x", EvalOptions(vjp=Value(np.array([1.0, 0.1]), "inline")))
     assert vjp.result.variables[0].shape == (2,) and vjp.result.gradients[0].autograd.tolist() == [2.0, 0.2]
-    vjp = run_vjp("X@W", Value(np.ones((2, 2)), "inline"), shapes={"X": (2, 3)})
+    vjp = run_vjp("X@W", EvalOptions(vjp=Value(np.ones((2, 2)), "inline"), shapes={"X": (2, 3)}))
     assert {v.name: v.shape for v in vjp.result.variables} == {"X": (2, 3), "W": (3, 2), "v": (2, 2)}
 
 
 def test_vjp_shape_mismatch_names_both_shapes() -> None:
     with pytest.raises(InputError) as err:
-        run_vjp("X@W", Value(np.ones((2, 3)), "inline"), shapes={"X": (2, 3), "W": (3, 2)})
+        run_vjp("X@W", EvalOptions(vjp=Value(np.ones((2, 3)), "inline"), shapes={"X": (2, 3), "W": (3, 2)}))
     assert err.value.message == ("--vjp inline: the weights v are 2x3 but the expression is 2x2; v must have the "
                                  "shape of the output (as y.backward(v) needs)")
 
 
 def test_vjp_of_a_scalar_expression_scales_the_gradient() -> None:
-    plain = run_eval("sum(x*x)", shapes={"x": (2, 3)}).gradients[0].autograd
-    vjp = run_vjp("sum(x*x)", Value(np.array(2.5), "inline"), shapes={"x": (2, 3)})
+    plain = run_eval("sum(x*x)", EvalOptions(shapes={"x": (2, 3)})).gradients[0].autograd
+    vjp = run_vjp("sum(x*x)", EvalOptions(vjp=Value(np.array(2.5), "inline"), shapes={"x": (2, 3)}))
     np.testing.assert_allclose(vjp.result.gradients[0].autograd, 2.5 * plain)
 
 
 def test_vjp_weight_never_clashes_and_can_be_named() -> None:
-    vjp = run_vjp("v*u", Value(np.ones((2, 2)), "inline"), wrt=["u"])
+    vjp = run_vjp("v*u", EvalOptions(vjp=Value(np.ones((2, 2)), "inline"), wrt=["u"]))
     assert vjp.weight == "v_1" and vjp.result.gradients[0].formula == "v_1*v"
     assert load_weights("g=[1, 2]")[0] == "g"
-    vjp = run_vjp("2*x", Value(np.ones(2), "inline"), name="g")
+    vjp = run_vjp("2*x", EvalOptions(vjp=Value(np.ones(2), "inline"), vjp_name="g"))
     assert vjp.result.gradients[0].formula == "2*g"
     with pytest.raises(InputError, match="x is a variable of the expression"):
-        run_vjp("2*x", Value(np.ones(2), "inline"), name="x")
+        run_vjp("2*x", EvalOptions(vjp=Value(np.ones(2), "inline"), vjp_name="x"))
 
 
 def test_vjp_json() -> None:
@@ -193,7 +191,7 @@ def test_vjp_json() -> None:
 
 @pytest.mark.parametrize("expression, shapes, f", FUNCTIONS, ids=[e for e, _, _ in FUNCTIONS])
 def test_jacobian_matches_hips_autograd_and_finite_differences(expression: str, shapes: dict, f: object) -> None:
-    result = run_jacobian(expression, shapes=shapes)
+    result = run_jacobian(expression, EvalOptions(shapes=shapes))
     values = values_of(result)
     arguments = [values[name] for name in shapes]
     for i, j in enumerate(result.jacobians):
@@ -206,7 +204,7 @@ def test_jacobian_matches_hips_autograd_and_finite_differences(expression: str, 
 
 
 def test_jacobian_of_matmul_is_kronecker() -> None:
-    result = run_jacobian("X@W", shapes={"X": (2, 3), "W": (3, 4)})
+    result = run_jacobian("X@W", EvalOptions(shapes={"X": (2, 3), "W": (3, 4)}))
     X, W = (v.value for v in result.variables)
     by_name = {j.name: j for j in result.jacobians}
     np.testing.assert_array_equal(by_name["X"].autograd, np.kron(np.eye(2), W.T))
@@ -217,13 +215,13 @@ def test_jacobian_of_matmul_is_kronecker() -> None:
 
 def test_jacobian_of_x_times_x_is_diagonal() -> None:
     x = np.array([1.0, -2.0, 0.5])
-    j = run_jacobian("x*x", values=given(x=x)).jacobians[0]
+    j = run_jacobian("x*x", EvalOptions(values=given(x=x))).jacobians[0]
     np.testing.assert_array_equal(j.autograd, np.diag(2 * x))
     assert (j.rows, j.columns) == (["y[0]", "y[1]", "y[2]"], ["x[0]", "x[1]", "x[2]"])
 
 
 def test_jacobian_at_a_kink_says_kink() -> None:
-    result = run_jacobian("relu(x)", values=given(x=[0.0, 1.0, -1.0]))
+    result = run_jacobian("relu(x)", EvalOptions(values=given(x=[0.0, 1.0, -1.0])))
     j = result.jacobians[0]
     assert j.autograd.tolist() == [[0, 0, 0], [0, 1, 0], [0, 0, 0]]  # relu'(0) = 0, as torch.relu
     assert result.verdict == "kink" and j.untrusted == 3
@@ -231,14 +229,14 @@ def test_jacobian_at_a_kink_says_kink() -> None:
 
 def test_jacobian_of_detach_holds_it_constant() -> None:
     x = np.array([0.5, 2.0])
-    j = run_jacobian("x - detach(x)*x", values=given(x=x)).jacobians[0]
+    j = run_jacobian("x - detach(x)*x", EvalOptions(values=given(x=x))).jacobians[0]
     np.testing.assert_allclose(j.finite_difference, np.eye(2) - np.diag(x), atol=1e-8)
     assert j.verdict == "equal"
 
 
 def test_jacobian_size_limit() -> None:
     with pytest.raises(InputError) as err:
-        run_jacobian("X@W", shapes={"X": (40, 30), "W": (30, 50)}, wrt=["W"])
+        run_jacobian("X@W", EvalOptions(shapes={"X": (40, 30), "W": (30, 50)}, wrt=["W"]))
     assert "3000000 entries" in err.value.message and f"limit of {JACOBIAN_LIMIT}" in err.value.message
     assert "--vjp SOURCE" in err.value.message
     run = CliRunner().invoke(app, ["eval", "exp(x)", "--shape", "x=65", "--jacobian"])

@@ -7,10 +7,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from gradcalc.cli.app import app
+from gradcalc.cli.main import app
 from gradcalc.lang.parse import parse
 from gradcalc.jobs.evaluate import run_eval
 from gradcalc.lang.tree import variable_names
+from gradcalc.options import EvalOptions
 
 #: Function names and aliases of SPEC section 3, copied from the spec's text.
 SPEC_FUNCTIONS = """exp log sqrt abs sin cos tan tanh sigmoid relu softplus heaviside sign square clamp maximum max
@@ -81,5 +82,5 @@ SHAPES = {"A": (4, 3), "B": (4, 3), "C": (3, 5), "D": (4, 5), "S": (4, 4), "a": 
 @pytest.mark.parametrize("op, expr", spellings(), ids=[e for _, e in spellings()])
 def test_every_spelling_gives_equal(op: str, expr: str) -> None:
     names = variable_names(parse(expr))
-    result = run_eval(expr, shapes={n: SHAPES[n] for n in names})
+    result = run_eval(expr, EvalOptions(shapes={n: SHAPES[n] for n in names}))
     assert result.verdict == "equal", [(g.name, g.formula, g.max_abs_diff) for g in result.gradients]

@@ -48,6 +48,7 @@ from gradcalc.jobs.evaluate import run_eval
 from gradcalc.lang.infer import infer
 from gradcalc.tape import record
 from gradcalc.lang.tree import Node, postorder
+from gradcalc.options import EvalOptions
 
 AUTOGRAD_RTOL, AUTOGRAD_ATOL = 1e-10, 1e-12
 FD_RTOL, FD_ATOL = 1e-5, 1e-6
@@ -816,14 +817,14 @@ def _gradient(result, name: str) -> np.ndarray:
 @pytest.mark.parametrize("wrt", [["X"], ["W"], ["Y"], None], ids=["X", "W", "Y", "all"])
 def test_acceptance_headline_is_equal(wrt):
     """sum((relu(X@W)-Y)**2): verdict equal with respect to each variable and all of them."""
-    result = run_eval("sum((relu(X@W)-Y)**2)", wrt=wrt)
+    result = run_eval("sum((relu(X@W)-Y)**2)", EvalOptions(wrt=wrt))
     assert result.verdict == "equal"
     assert [g.verdict for g in result.gradients] == ["equal"] * len(wrt or "XWY")
 
 
 def test_acceptance_headline_formula_and_default_shapes():
     """The W gradient prints exactly as in the issue, with distinct default sizes."""
-    result = run_eval("sum((relu(X@W)-Y)**2)", wrt=["W"])
+    result = run_eval("sum((relu(X@W)-Y)**2)", EvalOptions(wrt=["W"]))
     assert {v.name: v.shape for v in result.variables} == {"X": (4, 3), "W": (3, 5), "Y": (4, 5)}
     assert result.gradients[0].formula == "2*X.T@((relu(X@W) - Y)*heaviside(X@W))"
     v = _values(result)
@@ -845,7 +846,7 @@ def test_acceptance_clamp_method_chain():
 
 def test_acceptance_bilinear_form_with_column_vectors():
     """x.t().mm(W).mm(y) with 4x1 columns: a 1x1 result counts as a scalar."""
-    result = run_eval("x.t().mm(W).mm(y)", shapes={"x": (4, 1), "W": (4, 4), "y": (4, 1)})
+    result = run_eval("x.t().mm(W).mm(y)", EvalOptions(shapes={"x": (4, 1), "W": (4, 4), "y": (4, 1)}))
     assert result.verdict == "equal"
     v = _values(result)
     np.testing.assert_allclose(_gradient(result, "W"), v["x"] @ v["y"].T, rtol=1e-12, atol=1e-12)
@@ -918,7 +919,7 @@ ISSUE_EXPRESSIONS = [  # (expression, --shape options): each must give the verdi
 @functools.lru_cache(maxsize=None)
 def _issue_result(expression: str, shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()):
     """run_eval of one issue expression (cached: several tests read the same result)."""
-    return run_eval(expression, shapes=dict(shapes))
+    return run_eval(expression, EvalOptions(shapes=dict(shapes)))
 
 
 def issue_result(expression: str, shapes: dict[str, tuple[int, ...]] | None = None):
@@ -1055,6 +1056,6 @@ def test_detach_gradient_is_only_the_attached_part():
     text = "sum(x**2 + detach(x**3))"
     np.testing.assert_allclose(tape_gradients(text, {"x": x})[1]["x"], 2 * x, rtol=1e-15)
     np.testing.assert_allclose(symbolic_gradients(text, {"x": x.shape}, {"x": x})["x"], 2 * x, rtol=1e-15)
-    result = run_eval("x**2 + detach(x**3)", shapes={"x": ()})
+    result = run_eval("x**2 + detach(x**3)", EvalOptions(shapes={"x": ()}))
     assert result.verdict == "equal"
     assert result.gradients[0].formula == "2*x"

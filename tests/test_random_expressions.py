@@ -40,6 +40,7 @@ from gradcalc.lang.parse import MAX_LENGTH, parse
 from gradcalc.lang.infer import infer
 from gradcalc.tape import record
 from gradcalc.lang.tree import postorder, variable_names
+from gradcalc.options import EvalOptions
 
 Shape = tuple[int, ...]
 
@@ -587,7 +588,7 @@ def test_backward_chain_formulas_reproduce_the_engine(expr, seed):
     used = variable_names(parse(expr.text))
     assume(used)
     with np.errstate(all="ignore"):
-        result = run_eval(expr.text, values={n: Value(values[n], "test") for n in used}, steps=True)
+        result = run_eval(expr.text, EvalOptions(values={n: Value(values[n], "test") for n in used}, steps=True))
     env = {v.name: v.value for v in result.variables}
     for step in result.steps:
         env[step.label], env["d" + step.label] = step.value, step.autograd

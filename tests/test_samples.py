@@ -136,5 +136,5 @@ def test_sample_values_are_read_next_to_the_sample_file(tmp_path: Path, monkeypa
                                       'value = { W = "w.npy" }\ncheck = { W = [[2, 4], [6, 8]] }\nexpect = "equal"\n')
     monkeypatch.chdir(tmp_path)  # not the sample's folder
     (case,) = read_file(folder / "case.toml")
-    assert case.value["W"].source == "file w.npy"
+    assert case.options.values["W"].source == "file w.npy"
     assert run_case(case).passed

@@ -17,6 +17,7 @@ from gradcalc.lang.parse import parse
 from gradcalc.jobs.evaluate import run_eval
 from gradcalc.render.eval_view import format_matrix, show
 from gradcalc.tape import record
+from gradcalc.options import EvalOptions
 
 HEADLINE = "sum((relu(X@W)-Y)**2)"
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -29,7 +30,7 @@ def gradcalc(*args: str, columns: int = 100) -> subprocess.CompletedProcess:
 
 
 def test_headline_chain_is_the_one_derived_by_hand() -> None:
-    result = run_eval(HEADLINE, wrt=["W"], steps=True)
+    result = run_eval(HEADLINE, EvalOptions(wrt=["W"], steps=True))
     assert [(s.name, s.definition, s.chain) for s in result.steps] == [
         ("f", "sum(D⊙²)", "1"), ("D", "Ŷ − Y", "2·D"), ("Ŷ", "relu(Z)", "∂f/∂D"), ("Z", "XW", "∂f/∂Ŷ ⊙ H(Z)")]
     assert result.chains["W"] == ("Xᵀ·∂f/∂Z", "X.T@dZ")
@@ -44,7 +45,7 @@ def test_headline_chain_is_the_one_derived_by_hand() -> None:
 
 def _check_chain(expr: str, **options) -> int:
     """Each step's chain formula, evaluated on the engine's node values and adjoints, gives its adjoint."""
-    result = run_eval(expr, steps=True, **options)
+    result = run_eval(expr, EvalOptions(steps=True, **options))
     tol = 1e-9 if result.dtype == "float64" else 1e-5
     env = {v.name: v.value for v in result.variables}
     for step in result.steps:
@@ -76,14 +77,14 @@ def _names(tree) -> list[str]:
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name[:60] for case in CASES])
 def test_every_chain_formula_reproduces_the_engine(case) -> None:
-    _check_chain(case.expr, wrt=case.wrt, shapes=case.shape, values=case.value, seed=case.seed, rng=case.rng,
-                 dtype=case.dtype)
+    o = case.options
+    _check_chain(case.expr, wrt=o.wrt, shapes=o.shapes, values=o.values, seed=o.seed, rng=o.rng, dtype=o.dtype)
 
 
 def test_chain_covers_mlps_and_shared_nodes() -> None:
     assert _check_chain("sum((relu(relu(X@W1)@W2)-Y)**2)") == 5
     assert _check_chain("sum(sigmoid(X@W)*log(X@W+10))") == 6
-    result = run_eval("sum((relu(relu(X@W1)@W2)-Y)**2)", steps=True)
+    result = run_eval("sum((relu(relu(X@W1)@W2)-Y)**2)", EvalOptions(steps=True))
     assert [s.name for s in result.steps] == ["f", "D", "Ŷ", "Z2", "H", "Z1"]
 
 
@@ -142,7 +143,7 @@ def test_long_formulas_wrap_inside_their_column() -> None:
 
     console = rich.console.Console(file=io.StringIO(), width=60, color_system=None)
     layers = "relu(relu(relu(X@W1)@W2)@W3)@W4"
-    show(run_eval(f"sum(({layers} - Y)**2)", wrt=["W1"]), console)
+    show(run_eval(f"sum(({layers} - Y)**2)", EvalOptions(wrt=["W1"])), console)
     lines = console.file.getvalue().splitlines()
     assert max(len(line) for line in lines) <= 60
     start = next(i for i, line in enumerate(lines) if line.startswith("formula"))

@@ -26,20 +26,33 @@ A case is one `[[case]]` table (SPEC section 7). Besides the verdict in
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from gradcalc.errors import GradcalcError, InputError
-from gradcalc.values.draw import Value
+from gradcalc.jobs.evaluate import run_eval
+from gradcalc.lang.infer import infer
+from gradcalc.lang.parse import parse
+from gradcalc.lang.tree import variable_names
+from gradcalc.options import EvalOptions, parse_shape_option
+from gradcalc.tape import record
+from gradcalc.values.sources import load
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib  # a dependency on Python 3.10, which has no tomllib
 
 #: Every key a case may have; anything else is a typo worth reporting.
-KEYS = ("name", "expr", "wrt", "shape", "value", "seed", "rng", "dtype", "rtol", "atol", "expect", "check")
+KEYS = ("name", "expr", "wrt", "shape", "value", "seed", "rng", "dtype", "rtol", "atol", "max_elements", "expect",
+        "check")
 EXPECTS = ("equal", "kink", "mismatch", "undefined")
 DEFAULT_TOLERANCE = 1e-4
 _KINDS = {int: "an integer", float: "a number", str: "a string", list: "a list of names", dict: "a table"}
@@ -50,21 +63,14 @@ _TARGET = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\[(.*)\])?\s*$")
 class Case:
     """One sample case, its options checked and its values loaded.
 
-    >>> case_from_table({"name": "n", "expr": "sum(X)", "expect": "equal"}).rng
-    'numpy'
+    >>> case_from_table({"name": "n", "expr": "sum(X)", "expect": "equal", "max_elements": 100}).options.max_elements
+    100
     """
 
     name: str
     expr: str
     expect: str
-    wrt: list[str] | None = None
-    shape: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    value: dict[str, Value] = field(default_factory=dict)
-    seed: int = 0
-    rng: str = "numpy"
-    dtype: str = "float64"
-    rtol: float | None = None
-    atol: float | None = None
+    options: EvalOptions = EvalOptions()
     check: dict[str, Any] = field(default_factory=dict)
     tolerance: float = DEFAULT_TOLERANCE
     file: str = ""
@@ -89,7 +95,7 @@ class Outcome:
         return self.error is None and not self.failures
 
 
-def read_file(path: Path) -> list[Case]:
+def read_file(path: Path, defaults: EvalOptions = EvalOptions()) -> list[Case]:
     """Every case in a sample file; a malformed file or case is an InputError naming the file.
 
     >>> import tempfile
@@ -109,32 +115,28 @@ def read_file(path: Path) -> list[Case]:
     if not isinstance(cases, list) or not cases or set(tables) - {"case"}:
         raise InputError(f"{path}: expected one or more [[case]] tables and nothing else, "
                          "e.g. [[case]] name = \"...\" expr = \"sum(X)\" expect = \"equal\"")
-    return [case_from_table(table, path, i) for i, table in enumerate(cases, 1)]
+    return [case_from_table(table, path, i, defaults) for i, table in enumerate(cases, 1)]
 
 
-def case_from_table(table: dict[str, Any], path: Path | None = None, number: int = 1) -> Case:
-    """Check one `[[case]]` table's keys and types, and load its values.
+def case_from_table(table: dict[str, Any], path: Path | None = None, number: int = 1,
+                    defaults: EvalOptions = EvalOptions()) -> Case:
+    """Check one `[[case]]` table's keys and types, and load its values; `defaults` holds `batch`'s own options.
 
     >>> case_from_table({"name": "n", "expr": "sum(X)", "expect": "equal", "shapes": {}})
     Traceback (most recent call last):
     ...
     gradcalc.errors.InputError: case 1 ('n'): unknown key 'shapes'; did you mean 'shape'? \
-A case may have: name, expr, wrt, shape, value, seed, rng, dtype, rtol, atol, expect, check
+A case may have: name, expr, wrt, shape, value, seed, rng, dtype, rtol, atol, max_elements, expect, check
     """
     where = f"{path}: " if path else ""
     label = f"case {number} ({table.get('name', '?')!r})"
     try:
-        return _build(table, path)
+        return _build(table, path, defaults)
     except InputError as err:
         raise InputError(f"{where}{label}: {err.message}") from None
 
 
-def _build(table: dict[str, Any], path: Path | None) -> Case:
-    import difflib
-
-    from gradcalc.options import parse_shape_option
-    from gradcalc.values.sources import load
-
+def _build(table: dict[str, Any], path: Path | None, defaults: EvalOptions) -> Case:
     for key in table:
         if key not in KEYS:
             close = difflib.get_close_matches(key, KEYS, n=1)
@@ -160,15 +162,15 @@ def _build(table: dict[str, Any], path: Path | None) -> Case:
     base = path.parent if path else None
     values = {name: load(name, v if isinstance(v, str) else json.dumps(v, default=str), base=base)
               for name, v in _typed(table, "value", dict, {}).items()}
-    return Case(
-        name=table["name"], expr=table["expr"], expect=table["expect"],
-        wrt=[wrt] if isinstance(wrt, str) else wrt,
-        shape=dict(parse_shape_option(f"{k}={v}") for k, v in _typed(table, "shape", dict, {}).items()),
-        value=values, seed=_typed(table, "seed", int, 0), rng=_typed(table, "rng", str, "numpy"),
+    options = replace(
+        defaults, wrt=tuple([wrt] if isinstance(wrt, str) else wrt or ()),
+        shapes=dict(parse_shape_option(f"{k}={v}") for k, v in _typed(table, "shape", dict, {}).items()),
+        values=values, seed=_typed(table, "seed", int, 0), rng=_typed(table, "rng", str, "numpy"),
         dtype=_typed(table, "dtype", str, "float64"),
         rtol=_typed(table, "rtol", float, None), atol=_typed(table, "atol", float, None),
-        check=check, tolerance=float(tolerance), file=str(path or ""),
-    )
+        max_elements=_typed(table, "max_elements", int, defaults.max_elements))
+    return Case(name=table["name"], expr=table["expr"], expect=table["expect"], options=options,
+                check=check, tolerance=float(tolerance), file=str(path or ""))
 
 
 def _typed(table: dict[str, Any], key: str, kind: type, default: Any) -> Any:
@@ -187,11 +189,8 @@ def run_case(case: Case) -> Outcome:
     >>> run_case(case).failures
     ['check x: autograd is 4.5 where 4.6 is expected (at [0, 0], off by 0.1; tolerance 0.0001)']
     """
-    from gradcalc.jobs.evaluate import run_eval
-
     try:
-        result = run_eval(case.expr, wrt=case.wrt, shapes=case.shape, seed=case.seed, rtol=case.rtol,
-                          atol=case.atol, values=case.value, rng=case.rng, dtype=case.dtype)
+        result = run_eval(case.expr, case.options)
         failures = [] if result.verdict == case.expect else [f"verdict {result.verdict!r}, expected {case.expect!r}"]
         failures += check_numbers(result, case.check, case.tolerance)
     except GradcalcError as err:
@@ -203,7 +202,8 @@ def check_numbers(result: Any, check: dict[str, Any], tolerance: float) -> list[
     """What in `result` differs from the expected numbers: one message per failed target.
 
     >>> from gradcalc.jobs.evaluate import run_eval
-    >>> result = run_eval("sum(x*x)", values={"x": Value(np.array([1.0, 2.0]), "inline")})
+    >>> from gradcalc.values.draw import Value
+    >>> result = run_eval("sum(x*x)", EvalOptions(values={"x": Value(np.array([1.0, 2.0]), "inline")}))
     >>> check_numbers(result, {"value": 5, "x[1]": 4, "x": "2*x"}, 1e-9)
     []
     """
@@ -266,11 +266,6 @@ def _expected(target: str, expected: Any, values: dict[str, np.ndarray], shape: 
 
 
 def _evaluate(target: str, text: str, values: dict[str, np.ndarray]) -> np.ndarray:
-    from gradcalc.lang.parse import parse
-    from gradcalc.lang.infer import infer
-    from gradcalc.tape import record
-    from gradcalc.lang.tree import variable_names
-
     try:
         tree = parse(text)
     except GradcalcError as err:
@@ -300,10 +295,54 @@ def _differs(got: np.ndarray, want: np.ndarray, tolerance: float) -> str:
 
 
 def _toml() -> Any:
-    if sys.version_info >= (3, 11):
-        import tomllib
+    """tomllib, or on Python 3.10, which has none, tomli (a dependency there)."""
+    return tomllib
 
-        return tomllib
-    import tomli  # a dependency on Python 3.10, which has no tomllib
 
-    return tomli
+@dataclass
+class Item:
+    """One thing to report: a case to run, or a file that could not be read (`error`).
+
+    >>> Item(Path("x.toml"), error="x.toml: not valid TOML").label
+    'x.toml'
+    """
+
+    file: Path
+    case: Case | None = None
+    error: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.file}::{self.case.name}" if self.case else str(self.file)
+
+
+def collect(paths: list[str], defaults: EvalOptions = EvalOptions()) -> list[Item]:
+    """Every case of the given files and folders (folders searched recursively for *.toml), in order.
+
+    A path that does not exist is bad input; a file that cannot be read
+    becomes an error item, so that the other files still run.
+
+    >>> collect(["no/such/folder"])
+    Traceback (most recent call last):
+    ...
+    gradcalc.errors.InputError: no/such/folder: no such file or folder
+    """
+    files: list[Path] = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.toml") if p.is_file())
+            if not found:
+                raise InputError(f"{text}: no sample files (*.toml) in this folder")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InputError(f"{text}: no such file or folder")
+    items: list[Item] = []
+    for file in dict.fromkeys(files):
+        try:
+            items += [Item(file, case) for case in read_file(file, defaults)]
+        except InputError as err:
+            items.append(Item(file, error=err.message))
+    return items

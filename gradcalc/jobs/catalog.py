@@ -69,12 +69,3 @@ def _derivative(op: Op) -> dict[str, str]:
     g = symbol("G", s.np_shape(ans)) if s.is_matrix(ans) else sp.Symbol("g")
     return {INPUT_NAMES[i]: syntax(s.sum_to(rule(s, g, ans, *inputs, **params), inputs[i]))
             for i, rule in enumerate(op.sym_vjp)}
-
-
-def as_json(entries: list[OpEntry]) -> list[dict[str, Any]]:
-    """The catalogue as plain data for `gradcalc ops --json`.
-
-    >>> as_json(catalog())[0]["name"]
-    'add'
-    """
-    return [vars(e) for e in entries]

@@ -1,7 +1,8 @@
 """What each command computes, as plain data: the views (Rich, JSON, .npy) read these and nothing else.
 
 >>> from gradcalc.jobs.evaluate import run_eval
->>> result = run_eval("sum(x*x)", shapes={"x": (2,)})
+>>> from gradcalc.options import EvalOptions
+>>> result = run_eval("sum(x*x)", EvalOptions(shapes={"x": (2,)}))
 >>> isinstance(result, EvalResult), [type(g).__name__ for g in result.gradients]
 (True, ['Gradient'])
 """
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from gradcalc.lang.dims import Size
+from gradcalc.referee import Judgement
 
 
 @dataclass
@@ -21,7 +23,6 @@ class Variable:
     """One input: its shape, its values and where they came from.
 
     >>> from gradcalc.jobs.evaluate import run_eval
-
     >>> v = run_eval("sum(X)").variables[0]
     >>> v.name, v.shape, v.source, v.default_shape
     ('X', (4, 3), 'normal(seed=0)', True)
@@ -35,33 +36,23 @@ class Variable:
 
 
 @dataclass
-class Gradient:
+class Gradient(Judgement):
     """Everything known about the gradient with respect to one variable.
 
     >>> from gradcalc.jobs.evaluate import run_eval
-
-    >>> g = run_eval("trace(A@B)", wrt=["A"]).gradients[0]
+    >>> from gradcalc.options import EvalOptions
+    >>> g = run_eval("trace(A@B)", EvalOptions(wrt=["A"])).gradients[0]
     >>> g.name, g.shape, g.formula, g.pretty, g.verdict
     ('A', (4, 3), 'B.T', 'Bᵀ', 'equal')
     """
 
     name: str
     shape: tuple[int, ...]
-    autograd: np.ndarray
     formula: str
     pretty: str
     latex: str
-    symbolic: np.ndarray
     shared: list[tuple[str, str]]  # common sub-expressions named once: (name, formula)
     compact: str  # the formula in terms of those names
-    finite_difference: np.ndarray
-    step: float
-    untrusted: int
-    max_abs_diff: float
-    max_rel_diff: float
-    fd_max_abs_diff: float
-    fd_checked: int  # entries finite differences computed (a sample for a big variable; the others are NaN)
-    verdict: str
 
 
 @dataclass
@@ -69,8 +60,8 @@ class EvalResult:
     """The outcome of `gradcalc eval`.
 
     >>> from gradcalc.jobs.evaluate import run_eval
-
-    >>> result = run_eval("sum(x*x)", shapes={"x": (1, 2)})
+    >>> from gradcalc.options import EvalOptions
+    >>> result = run_eval("sum(x*x)", EvalOptions(shapes={"x": (1, 2)}))
     >>> [g.name for g in result.gradients], result.verdict, result.rtol
     (['x'], 'equal', 1e-07)
     """
@@ -94,8 +85,8 @@ class VjpResult:
 
     >>> from gradcalc.jobs.vjp import run_vjp
     >>> from gradcalc.values.draw import Value
-
-    >>> r = run_vjp("2*x", Value(np.array([1.0, 0.1]), "inline"))
+    >>> from gradcalc.options import EvalOptions
+    >>> r = run_vjp("2*x", EvalOptions(vjp=Value(np.array([1.0, 0.1]), "inline")))
     >>> r.weight, r.result.expression, r.result.gradients[0].formula, r.result.gradients[0].autograd
     ('v', 'sum(v*(2*x))', '2*v', array([2. , 0.2]))
     >>> r.output.shape, r.result.variables[0].shape
@@ -115,19 +106,20 @@ class VjpResult:
 
         >>> from gradcalc.jobs.vjp import run_vjp
         >>> from gradcalc.values.draw import Value
-        >>> run_vjp("x*x", Value(np.ones(2), "inline")).verdict
+        >>> from gradcalc.options import EvalOptions
+        >>> run_vjp("x*x", EvalOptions(vjp=Value(np.ones(2), "inline"))).verdict
         'equal'
         """
         return self.result.verdict
 
 
 @dataclass
-class Jacobian:
+class Jacobian(Judgement):
     """J[i, j] = ∂y_i/∂x_j for one variable x, three ways, judged as `eval` judges a gradient.
 
-    >>> from gradcalc.jobs.vjp import run_jacobian
-
-    >>> j = run_jacobian("2*x", shapes={"x": (2,)}).jacobians[0]
+    >>> from gradcalc.jobs.jacobian import run_jacobian
+    >>> from gradcalc.options import EvalOptions
+    >>> j = run_jacobian("2*x", EvalOptions(shapes={"x": (2,)})).jacobians[0]
     >>> j.columns, j.symbolic.tolist(), j.formula, j.verdict
     (['x[0]', 'x[1]'], [[2.0, 0.0], [0.0, 2.0]], '2*v', 'equal')
     """
@@ -135,27 +127,18 @@ class Jacobian:
     name: str
     rows: list[str]  # output entries
     columns: list[str]  # input entries
-    autograd: np.ndarray
     formula: str  # the VJP formula; row i is its value at v = one-hot(i)
     pretty: str
     latex: str
-    symbolic: np.ndarray
-    finite_difference: np.ndarray
-    step: float
-    untrusted: int
-    max_abs_diff: float
-    max_rel_diff: float
-    fd_max_abs_diff: float
-    verdict: str
 
 
 @dataclass
 class JacobianResult:
     """`eval --jacobian`: the output, and one Jacobian per `--wrt` variable.
 
-    >>> from gradcalc.jobs.vjp import run_jacobian
-
-    >>> r = run_jacobian("X@W", shapes={"X": (2, 3), "W": (3, 2)}, wrt=["W"])
+    >>> from gradcalc.jobs.jacobian import run_jacobian
+    >>> from gradcalc.options import EvalOptions
+    >>> r = run_jacobian("X@W", EvalOptions(shapes={"X": (2, 3), "W": (3, 2)}, wrt=["W"]))
     >>> r.output.shape, r.jacobians[0].autograd.shape, r.verdict
     ((2, 2), (4, 6), 'equal')
     """
@@ -173,11 +156,12 @@ class JacobianResult:
 
 
 @dataclass
-class Step:
+class Step(Judgement):
     """One node of the backward chain: its definition, its adjoint two ways, its numbers and verdict.
 
     >>> from gradcalc.jobs.evaluate import run_eval
-    >>> step = run_eval("sum(exp(X@W))", wrt=["W"], steps=True).steps[-1]
+    >>> from gradcalc.options import EvalOptions
+    >>> step = run_eval("sum(exp(X@W))", EvalOptions(wrt=["W"], steps=True)).steps[-1]
     >>> step.name, step.definition, step.chain, step.formula
     ('Z', 'XW', 'exp(Z)', 'exp(X@W)')
     """
@@ -192,12 +176,6 @@ class Step:
     pretty: str
     shape: tuple[int, ...]
     value: np.ndarray  # the node's value in the forward pass
-    autograd: np.ndarray
-    symbolic: np.ndarray
-    finite_difference: np.ndarray
-    max_abs_diff: float
-    fd_max_abs_diff: float
-    verdict: str
 
 
 @dataclass
@@ -205,8 +183,8 @@ class DerivedGradient:
     """The closed-form gradient with respect to one variable, in every printed form.
 
     >>> from gradcalc.jobs.derive import run_derive
-
-    >>> g = run_derive("trace(A@B)", wrt=["A"]).gradients[0]
+    >>> from gradcalc.options import EvalOptions
+    >>> g = run_derive("trace(A@B)", EvalOptions(wrt=["A"])).gradients[0]
     >>> g.name, g.shape, g.formula, g.pretty
     ('A', ('n', 'k'), 'B.T', 'Bᵀ')
     """
@@ -226,7 +204,6 @@ class DeriveResult:
     """The outcome of `gradcalc derive`.
 
     >>> from gradcalc.jobs.derive import run_derive
-
     >>> result = run_derive("mean(X)")
     >>> result.gradients[0].formula, result.defaulted
     ('ones(n, k)/(k*n)', ['X'])

@@ -15,7 +15,8 @@ engine (what PyTorch's `retain_grad()` shows) beside the expanded formula's
 value; finite differences with respect to the node's value; a verdict.
 
 >>> from gradcalc.jobs.evaluate import run_eval
->>> chain = run_eval("sum((relu(X@W)-Y)**2)", wrt=["W"], steps=True).steps
+>>> from gradcalc.options import EvalOptions
+>>> chain = run_eval("sum((relu(X@W)-Y)**2)", EvalOptions(wrt=["W"], steps=True)).steps
 >>> [(s.name, s.definition, s.chain, s.verdict) for s in chain]  # doctest: +NORMALIZE_WHITESPACE
 [('f', 'sum(D⊙²)', '1', 'equal'), ('D', 'Ŷ − Y', '2·D', 'equal'), ('Ŷ', 'relu(Z)', '∂f/∂D', 'equal'),
  ('Z', 'XW', '∂f/∂Ŷ ⊙ H(Z)', 'equal')]
@@ -23,13 +24,11 @@ value; finite differences with respect to the node's value; a verdict.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
-from gradcalc import referee as check
 from gradcalc.symbolic import printing
 from gradcalc.symbolic import adjoints as symbolic
 from gradcalc.symbolic import numeric
@@ -39,6 +38,8 @@ from gradcalc.lang.shape_rules import same
 from gradcalc.lang.infer import ShapeInfo
 from gradcalc.lang.tree import Node, depending, postorder, substitute
 from gradcalc.jobs.results import Step
+from gradcalc.referee import FiniteDifference, finite_difference, judge
+from gradcalc.tape import record
 
 ACTIVATIONS = frozenset({"relu", "clamp", "sigmoid", "tanh", "softplus", "exp", "log", "abs", "sqrt", "softmax",
                          "heaviside", "sin", "cos"})
@@ -69,16 +70,13 @@ def backward_chain(root: Node, info: ShapeInfo, wrt: list[str], values: dict[str
         adjoint = chain.get(id(node), sp.Integer(1))
         sym = _broadcast(numeric.evaluate(expanded[id(node)], values, dtype), info.of(node), dtype)
         auto = engine[id(node)]
-        fd = _finite_difference(root, node, values)
-        abs_diff = check.compare(auto, sym)[0]
+        judged = judge(auto, sym, _finite_difference(root, node, values), rtol, atol, dtype)
         steps.append(Step(
-            name=PRETTY.get(label, label), label=label,
+            **vars(judged), name=PRETTY.get(label, label), label=label,
             definition=_pretty(definition, labels), definition_syntax=printing.syntax(definition),
             chain=_pretty(adjoint, labels), chain_syntax=printing.syntax(adjoint),
             formula=printing.syntax(expanded[id(node)]), pretty=printing.pretty(expanded[id(node)]),
-            shape=info.of(node), value=forward[id(node)], autograd=auto, symbolic=sym, finite_difference=fd.value,
-            max_abs_diff=abs_diff, fd_max_abs_diff=check.fd_difference(auto, fd),
-            verdict=check.verdict(auto, sym, fd, rtol, atol, dtype)))
+            shape=info.of(node), value=forward[id(node)]))
     leaves = {name: (_pretty(g, labels), printing.syntax(g)) for name, g in chain.items() if isinstance(name, str)}
     return steps, leaves
 
@@ -193,11 +191,9 @@ def _broadcast(value: np.ndarray, shape: tuple[int, ...], dtype: str) -> np.ndar
     return value.reshape(shape) if value.size == int(np.prod(shape)) else np.broadcast_to(value, shape).astype(dtype)
 
 
-def _finite_difference(root: Node, node: Node, values: dict[str, np.ndarray]) -> check.FiniteDifference:
+def _finite_difference(root: Node, node: Node, values: dict[str, np.ndarray]) -> FiniteDifference:
     """Central differences of f with respect to the node's value, the node held as an input."""
-    from gradcalc.tape import record
-
     name = "__node__"
     cut = substitute(root, node, Node("var", name=name))
     _, tensors, _ = record(root, {k: np.asarray(v, dtype=np.float64) for k, v in values.items()})
-    return check.finite_difference(cut, {**values, name: tensors[id(node)].value}, name)
+    return finite_difference(cut, {**values, name: tensors[id(node)].value}, name)

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rich.table import Table
+from rich.text import Text
 
 from gradcalc.render.eval_view import VERDICT_STYLE, number
 
@@ -27,10 +29,7 @@ def show_batch(reports: list[dict[str, Any]], summary: dict[str, Any], console: 
     >>> console.file.getvalue().splitlines()[-1]
     '1 passed, 0 failed in 0.50 s'
     """
-    from rich.table import Table
-    from rich.text import Text
 
-    from gradcalc.batch.pool import summary_line
 
     table = Table(header_style="bold", show_edge=False, pad_edge=False)
     table.add_column("case", no_wrap=True, overflow="ellipsis", max_width=max(20, console.width - 50))
@@ -89,3 +88,22 @@ def _worst_entries(g: dict[str, Any], count: int = 3) -> list[str]:
 
 
 # Non-scalar expressions (`eval --vjp`, `eval --jacobian`): views of `gradcalc.nonscalar`'s results.
+
+
+def summary_line(s: dict[str, Any]) -> str:
+    """`N passed, M failed` (plus errors and how the run ended).
+
+    >>> summary_line({"passed": 3, "failed": 1, "errors": 2, "timeouts": 1, "seconds": 1.25,
+    ...               "cases": 6, "selected": 6, "interrupted": False, "stopped_early": False})
+    '3 passed, 1 failed (1 timeout), 2 errors in 1.25 s'
+    """
+    line = f"{s['passed']} passed, {s['failed']} failed"
+    if s["timeouts"]:
+        line += f" ({s['timeouts']} timeout{'s' * (s['timeouts'] > 1)})"
+    if s["errors"]:
+        line += f", {s['errors']} error{'s' * (s['errors'] > 1)}"
+    line += f" in {s['seconds']:.2f} s"
+    if s["interrupted"] or s["stopped_early"]:
+        why = "interrupted" if s["interrupted"] else "stopped at the first failure (--fail-fast)"
+        line += f"; {why}, {s['selected'] - s['cases']} of {s['selected']} not run"
+    return line

@@ -1,7 +1,8 @@
 """Two views of one result: Rich tables for people, a JSON document for scripts.
 
 >>> from gradcalc.jobs.evaluate import run_eval
->>> doc = to_json(run_eval("sum(x*x)", shapes={"x": (1, 2)}))
+>>> from gradcalc.options import EvalOptions
+>>> doc = to_json(run_eval("sum(x*x)", EvalOptions(shapes={"x": (1, 2)})))
 >>> doc["gradients"]["x"]["verdict"], doc["variables"]["x"]["shape"]
 ('equal', [1, 2])
 """
@@ -9,9 +10,11 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 import numpy as np
+from rich.text import Text
 
 from gradcalc import __version__
 from gradcalc.jobs.results import EvalResult, Gradient
@@ -47,7 +50,8 @@ def to_json(result: EvalResult) -> dict[str, Any]:
     """The SPEC section 6 document for `gradcalc eval --json`.
 
     >>> from gradcalc.jobs.evaluate import run_eval
-    >>> doc = to_json(run_eval("trace(A@B)", wrt=["A"]))
+    >>> from gradcalc.options import EvalOptions
+    >>> doc = to_json(run_eval("trace(A@B)", EvalOptions(wrt=["A"])))
     >>> doc["verdict"], doc["gradients"]["A"]["symbolic"]["formula"], doc["tolerance"]
     ('equal', 'B.T', {'rtol': 1e-07, 'atol': None})
     """
@@ -162,10 +166,10 @@ def show(result: EvalResult, console: Any, precision: int = 4) -> None:
 
     >>> import io, rich.console; from gradcalc.jobs.evaluate import run_eval
     >>> console = rich.console.Console(file=io.StringIO(), width=100)
-    >>> show(run_eval("trace(A@B)", wrt=["A"]), console); "∂f/∂A" in console.file.getvalue()
+    >>> from gradcalc.options import EvalOptions
+    >>> show(run_eval("trace(A@B)", EvalOptions(wrt=["A"])), console); "∂f/∂A" in console.file.getvalue()
     True
     """
-    from rich.text import Text
 
     dtype_note = "" if result.dtype == "float64" else f"  ({result.dtype})"
     console.print(Text.assemble(("gradcalc eval  ", "dim"), (result.expression, "bold"), (dtype_note, "dim")))
@@ -192,7 +196,6 @@ def _value(x: float, precision: int = 4) -> str:
 
 
 def _show_gradient(g: Gradient, console: Any, precision: int, chain: tuple[str, str] | None) -> None:
-    from rich.text import Text
 
     console.print(Text.assemble(("∂f/∂" + g.name, "bold cyan"), f"  ({format_shape(g.shape)})"))
     _show_pair(console, "autograd (tape)", g.autograd, "symbolic (closed form)", g.symbolic, precision)
@@ -215,7 +218,6 @@ def _show_gradient(g: Gradient, console: Any, precision: int, chain: tuple[str, 
 
 def _show_steps(result: EvalResult, console: Any, precision: int) -> None:
     """The backward chain: each node, its adjoint from the earlier ones, expanded, numbers, verdict."""
-    from rich.text import Text
 
     console.print()
     console.print(Text.assemble(("backward chain", "bold cyan"),
@@ -247,9 +249,7 @@ def columns(rows: list[tuple[str, ...]]) -> list[str]:
 
 def _show_lines(console: Any, lines: list[tuple[str, str]], left_style: str = "dim") -> None:
     """Label and text in two columns; long text wraps at spaces inside its own column."""
-    import textwrap
 
-    from rich.text import Text
 
     left_width = max(len(left) for left, _ in lines)
     room = max(20, console.width - left_width - 2)
@@ -263,7 +263,6 @@ def _show_lines(console: Any, lines: list[tuple[str, str]], left_style: str = "d
 def _show_pair(console: Any, left_title: str, left: np.ndarray, right_title: str, right: np.ndarray,
                precision: int) -> None:
     """Two matrices side by side, each elided to half the terminal's width."""
-    from rich.text import Text
 
     half = max(16, (console.width - len(GAP)) // 2)
     blocks = [_block(left_title, left, precision, half), _block(right_title, right, precision, half)]
@@ -284,20 +283,3 @@ def _block(title: str, a: np.ndarray, precision: int = 4, width: int | None = No
     lines = [" ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows]
     width = max(len(title), len(lines[0]))
     return [title.ljust(width), *(line.ljust(width) for line in lines)]
-
-
-def show_ops(entries: list[Any], console: Any) -> None:
-    """Print the operator catalogue as a Rich table (G is the adjoint of the output)."""
-    from rich.table import Table
-
-    table = Table(title="gradcalc operators (G: adjoint of the output; A, B: inputs)", show_lines=False,
-                  header_style="bold", title_justify="left")
-    for column in ("op", "spellings", "shapes", "derivative", "at a kink"):
-        table.add_column(column, overflow="fold")
-    for e in entries:
-        spellings = [*(f"{f}(...)" for f in e.functions), *(f".{m}()" for m in e.methods)]
-        if e.symbol:
-            spellings.insert(0, e.symbol)
-        rule = "; ".join(f"{k}: {v}" if k else v for k, v in e.derivative.items()) or "constant"
-        table.add_row(e.name, ", ".join(spellings), e.shapes, rule, e.convention)
-    console.print(table)

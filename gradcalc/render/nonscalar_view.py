@@ -5,16 +5,16 @@ The VJP is an eval of f = sum(v*(y)), so its views extend the eval views in `gra
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+from rich.table import Table
+from rich.text import Text
 
 from gradcalc import __version__
 from gradcalc.render.eval_view import GAP, VERDICT_STYLE, number, format_matrix, plain, show, to_json
+from gradcalc.jobs.results import Jacobian, JacobianResult, VjpResult
 from gradcalc.lang.dims import format_shape
-
-if TYPE_CHECKING:
-    from gradcalc.jobs.results import Jacobian, JacobianResult, VjpResult
 
 JACOBIAN_EDGE = 6  # rows and (at most) columns shown at each end of an elided Jacobian
 
@@ -23,7 +23,8 @@ def vjp_json(vjp: VjpResult) -> dict[str, Any]:
     """`eval --vjp --json`: the eval document of f = sum(v*(y)), with `expression` and `value` those of y.
 
     >>> from gradcalc.jobs.vjp import run_vjp; from gradcalc.values.draw import Value
-    >>> doc = vjp_json(run_vjp("2*x", Value(np.array([1.0, 0.1]), "inline")))
+    >>> from gradcalc.options import EvalOptions
+    >>> doc = vjp_json(run_vjp("2*x", EvalOptions(vjp=Value(np.array([1.0, 0.1]), "inline"))))
     >>> doc["expression"], doc["vjp"]["expression"], doc["vjp"]["value"], doc["gradients"]["x"]["autograd"]
     ('2*x', 'sum(v*(2*x))', [1.0, 0.1], [2.0, 0.2])
     """
@@ -38,8 +39,9 @@ def vjp_json(vjp: VjpResult) -> dict[str, Any]:
 def jacobian_json(result: JacobianResult) -> dict[str, Any]:
     """`eval --jacobian --json`: the output's value, and each variable's Jacobian with labels and verdict.
 
-    >>> from gradcalc.jobs.vjp import run_jacobian
-    >>> doc = jacobian_json(run_jacobian("2*x", shapes={"x": (2,)}))
+    >>> from gradcalc.jobs.jacobian import run_jacobian
+    >>> from gradcalc.options import EvalOptions
+    >>> doc = jacobian_json(run_jacobian("2*x", EvalOptions(shapes={"x": (2,)})))
     >>> doc["jacobians"]["x"]["rows"], doc["jacobians"]["x"]["autograd"], doc["verdict"]
     (['y[0]', 'y[1]'], [[2.0, 0.0], [0.0, 2.0]], 'equal')
     """
@@ -76,11 +78,11 @@ def show_vjp(vjp: VjpResult, console: Any, precision: int = 4) -> None:
 
     >>> import io, rich.console; from gradcalc.jobs.vjp import run_vjp; from gradcalc.values.draw import Value
     >>> console = rich.console.Console(file=io.StringIO(), width=100)
-    >>> show_vjp(run_vjp("2*x", Value(np.array([1.0, 0.1]), "inline")), console)
+    >>> from gradcalc.options import EvalOptions
+    >>> show_vjp(run_vjp("2*x", EvalOptions(vjp=Value(np.array([1.0, 0.1]), "inline"))), console)
     >>> console.file.getvalue().splitlines()[0]
     'vector-Jacobian product vᵀJ of y = 2*x (2): the gradients of f = sum(v*y), with v from --vjp'
     """
-    from rich.text import Text
 
     v = vjp.weight
     console.print(Text.assemble(("vector-Jacobian product ", "dim"), (f"{v}ᵀJ", "bold"),
@@ -92,14 +94,13 @@ def show_vjp(vjp: VjpResult, console: Any, precision: int = 4) -> None:
 def show_jacobian(result: JacobianResult, console: Any, precision: int = 4) -> None:
     """Each variable's Jacobian as a labelled table, tape beside closed form when the terminal is wide enough.
 
-    >>> import io, rich.console; from gradcalc.jobs.vjp import run_jacobian
+    >>> import io, rich.console; from gradcalc.jobs.jacobian import run_jacobian
     >>> console = rich.console.Console(file=io.StringIO(), width=100)
-    >>> show_jacobian(run_jacobian("2*x", shapes={"x": (2,)}), console)
+    >>> from gradcalc.options import EvalOptions
+    >>> show_jacobian(run_jacobian("2*x", EvalOptions(shapes={"x": (2,)})), console)
     >>> text = console.file.getvalue(); "∂y/∂x  Jacobian 2x2" in text, text.count("y[1] 0.0000 2.0000")
     (True, 2)
     """
-    from rich.table import Table
-    from rich.text import Text
 
     dtype_note = "" if result.dtype == "float64" else f"  ({result.dtype})"
     console.print(Text.assemble(("gradcalc eval --jacobian  ", "dim"), (result.expression, "bold"),
@@ -122,7 +123,6 @@ def show_jacobian(result: JacobianResult, console: Any, precision: int = 4) -> N
 
 
 def _show_jacobian(j: Jacobian, weight: str, console: Any, precision: int) -> None:
-    from rich.text import Text
 
     m, n = j.autograd.shape
     console.print(Text.assemble((f"∂y/∂{j.name}", "bold cyan"), f"  Jacobian {m}x{n}: J[i, j] = ∂y_i/∂{j.name}_j"))
