@@ -118,11 +118,11 @@ def test_bad_check_is_an_input_error(check: dict, message: str) -> None:
 
 
 def test_readme_sample_case_is_valid_and_passes() -> None:
-    from gradcalc.batch.cases import _toml
+    from gradcalc.batch.cases import parse_toml
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
-    outcome = run_case(case_from_table(_toml().loads(block)["case"][0]))
+    outcome = run_case(case_from_table(parse_toml(block)["case"][0]))
     assert outcome.passed, (outcome.failures, outcome.error)
 
 

@@ -106,7 +106,7 @@ def read_file(path: Path, defaults: EvalOptions = EvalOptions()) -> list[Case]:
     bad.toml: not valid TOML: Invalid value (at line 3, column 8)
     """
     try:
-        tables = _toml().loads(path.read_text(encoding="utf-8"))
+        tables = parse_toml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(f"{path}: cannot read the file ({getattr(err, 'strerror', None) or err})") from None
     except ValueError as err:  # tomllib.TOMLDecodeError
@@ -294,9 +294,13 @@ def _differs(got: np.ndarray, want: np.ndarray, tolerance: float) -> str:
             f"({where}off by {float(off[at]):.3g}; tolerance {tolerance:g})")
 
 
-def _toml() -> Any:
-    """tomllib, or on Python 3.10, which has none, tomli (a dependency there)."""
-    return tomllib
+def parse_toml(text: str) -> dict[str, Any]:
+    r"""A sample file's text as tables (tomllib, or tomli on Python 3.10).
+
+    >>> parse_toml('[[case]]\nname = "n"')
+    {'case': [{'name': 'n'}]}
+    """
+    return tomllib.loads(text)
 
 
 @dataclass

@@ -1,1 +1,1 @@
-"""TODO"""
+"""What each command computes, as plain frozen results that never print: prepare, evaluate, steps, vjp, ..."""

@@ -12,11 +12,16 @@ rule, printed by running the op's own symbolic adjoint rule on symbols
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from gradcalc.lang.ops import REQUIRED, TABLE, Op
+import sympy as sp
+
 from gradcalc.jobs.results import OpEntry
+from gradcalc.lang.dims import Dim
+from gradcalc.lang.ops import REQUIRED, TABLE, Op
+from gradcalc.symbolic import vocabulary as s
+from gradcalc.symbolic.adjoints import symbol
+from gradcalc.symbolic.printing import syntax
 
 INPUT_NAMES = ("A", "B")
 SIZE_NAMES = ("n", "m", "k", "p")
@@ -49,13 +54,6 @@ def _first_line(text: str | None) -> str:
 
 def _derivative(op: Op) -> dict[str, str]:
     """Each input's adjoint, printed from the op's symbolic rule applied to symbols."""
-    import sympy as sp
-
-    from gradcalc.symbolic import vocabulary as s
-    from gradcalc.symbolic.printing import syntax
-    from gradcalc.lang.dims import Dim
-    from gradcalc.symbolic.adjoints import symbol
-
     params: dict[str, Any] = {p.name: sp.Symbol(p.name) if p.default is REQUIRED else p.default for p in op.params}
     ranks = [r or 2 for r in (op.ranks or (None,) * op.arity)]
     dims = [tuple(Dim() for _ in range(rank)) for rank in ranks]

@@ -1,1 +1,1 @@
-"""TODO"""
+"""Closed forms with SymPy: expression types, simplifying algebra, adjoint rules, numbers, printing, CSE, code."""
