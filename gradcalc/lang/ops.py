@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from gradcalc.lang import kernels
 from gradcalc.lang import shape_rules as rules
 from gradcalc.lang.dims import Shape
 from gradcalc.lang.tree import Node
@@ -94,157 +95,11 @@ def call(name: str, *args: Node, **params: Any) -> Node:
     return Node(name, tuple(args), tuple(params.items()))
 
 
-def _heaviside(a: Any, h0: float = 0.0) -> Any:
-    return np.heaviside(a, h0)
-
-
-def _sigmoid(a: Any) -> Any:
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(a)))
-
-
-def _logsumexp(a: Any) -> Any:
-    top = np.max(a)
-    return top + np.log(np.sum(np.exp(a - top))) if np.isfinite(top) else top
-
-
-def _inv(a: Any) -> Any:
-    """The inverse, or NaNs for a singular matrix (the verdict then says undefined)."""
-    try:
-        return np.linalg.inv(a)
-    except np.linalg.LinAlgError:
-        return np.full_like(a, np.nan)
-
-
-def _logdet(a: Any) -> Any:
-    sign, logabs = np.linalg.slogdet(a)
-    return logabs if sign > 0 else (-np.inf if sign == 0 else np.nan)  # as torch.logdet
-
-
 def _elementwise(name: str, doc: str, forward: Callable[..., Any], vjp: Callable[..., Any],
                  sym_vjp: Callable[..., Any], **facts: Any) -> Op:
     """An elementwise function of one operand: same shape out, method spelling `A.name()`."""
     return Op(name, doc, methods=(name,), shape=rules.same, forward=forward, vjp=(vjp,),
               sym=lambda s, a: s.fn(name, a), sym_vjp=(sym_vjp,), **facts)
-
-
-_ZERO = np.zeros(())  # compared with, never computed with: a comparison's result is bool whatever the dtype
-_SMALL = 4096  # entries up to which a copy is cheaper than a broadcast view (np.broadcast_to costs ~2 µs)
-_SMALL_MASK = 65536  # entries up to which relu's mask is kept as floats (512 KiB in float64)
-
-
-def _spread(g: Any, shape: tuple[int, ...], axis: int | None, copy: bool) -> Any:
-    """A reduction's gradient spread back over the axis it removed: a copy (for small shapes), or a read-only view.
-
-    >>> _spread(np.array(2.0), (2, 2), None, copy=True)
-    array([[2., 2.],
-           [2., 2.]])
-    """
-    g = np.asarray(g) if axis is None else np.expand_dims(g, axis)
-    if not copy:
-        return np.broadcast_to(g, shape)
-    spread = np.empty(shape, g.dtype)
-    spread[...] = g
-    return spread
-
-
-def _sum_vjp(ans: Any, a: Any, axis: int | None = None) -> Callable[[Any], Any]:
-    """d sum(a) = g spread over a's shape.
-
-    >>> _sum_vjp(None, np.zeros((2, 3)), axis=1)(np.array([1.0, 2.0]))
-    array([[1., 1., 1.],
-           [2., 2., 2.]])
-    """
-    shape, copy = a.shape, a.size <= _SMALL
-    return lambda g: _spread(g, shape, axis, copy)
-
-
-def _mean_vjp(ans: Any, a: Any, axis: int | None = None) -> Callable[[Any], Any]:
-    """d mean(a) = g spread over a's shape, divided by the number of entries averaged.
-
-    >>> _mean_vjp(np.zeros(2), np.zeros((2, 4)), axis=1)(np.array([1.0, 2.0]))
-    array([[0.25, 0.25, 0.25, 0.25],
-           [0.5 , 0.5 , 0.5 , 0.5 ]])
-    """
-    shape, copy, scale = a.shape, a.size <= _SMALL, np.size(ans) / a.size
-    return lambda g: _spread(g, shape, axis, copy) * scale
-
-
-def _scaled(d: Any, g: Any) -> Any:
-    """`d * g`, written into `d`: only for a `d` made by the caller, which no one else holds."""
-    d *= g
-    return d
-
-
-def _pow_vjp(ans: Any, a: Any, p: float) -> Callable[[Any], Any]:
-    """d(a**p) = p a**(p-1); for p = 2, 2a is made in the backward pass, so nothing is kept but `a`.
-
-    >>> _pow_vjp(None, np.array([3.0]), 2)(np.array([0.5])), _pow_vjp(None, np.array([4.0]), 0.5)(1.0)
-    (array([3.]), array([0.25]))
-    """
-    if float(p) == 2.0:
-        return lambda g: _scaled(a + a, g)
-    return (lambda d: lambda g: g * d)(p * np.power(a, float(p) - 1))
-
-
-def _relu_vjp(ans: Any, a: Any) -> Callable[[Any], Any]:
-    """g where a > 0, else 0 (relu'(0) = 0), as `g * (a > 0)`.
-
-    The mask is kept in a's dtype up to `_SMALL_MASK` entries (a float times
-    a float is twice as fast as a float times a bool) and as bool above (an
-    eighth of the memory); the products are the same.
-
-    >>> _relu_vjp(None, np.array([-1.0, 0.0, 2.0]))(np.array([5.0, 5.0, 5.0]))
-    array([0., 0., 5.])
-    """
-    mask = a > _ZERO
-    if mask.size <= _SMALL_MASK:
-        mask = mask.astype(a.dtype)
-    return lambda g: g * mask
-
-
-def _matmul(a: Any, b: Any) -> Any:
-    """a @ b; for two matrices by np.dot, the same product, a third faster on small ones.
-
-    >>> _matmul(np.eye(2), np.array([[1.0], [2.0]])).ravel(), float(_matmul(np.ones(2), np.ones(2)))
-    (array([1., 2.]), 2.0)
-    """
-    return np.dot(a, b) if a.ndim == 2 and b.ndim == 2 else np.matmul(a, b)
-
-
-def _matmul_vjp_left(ans: Any, a: Any, b: Any) -> Callable[[Any], Any]:
-    if a.ndim == 1 and b.ndim == 1:
-        return lambda g: g * b
-    if b.ndim == 1:
-        return lambda g: np.outer(g, b)  # A@x: dA = g xᵀ
-    if a.ndim == 1:
-        return lambda g: np.dot(b, g)  # x@B: dx = B g
-    return lambda g: np.dot(g, b.T)  # two matrices: np.dot, as in _matmul
-
-
-def _matmul_vjp_right(ans: Any, a: Any, b: Any) -> Callable[[Any], Any]:
-    if a.ndim == 1 and b.ndim == 1:
-        return lambda g: g * a
-    if a.ndim == 1:
-        return lambda g: np.outer(a, g)  # x@B: dB = x gᵀ
-    return lambda g: np.dot(a.T, g)
-
-
-def _sym_matmul_left(s: Any, g: Any, ans: Any, a: Any, b: Any) -> Any:
-    if s.is_vector(a) and s.is_vector(b):
-        return s.scale(g, b)
-    if s.is_vector(b):
-        return s.outer(g, b)
-    if s.is_vector(a):
-        return s.matmul(b, g)
-    return s.matmul(g, s.T(b))
-
-
-def _sym_matmul_right(s: Any, g: Any, ans: Any, a: Any, b: Any) -> Any:
-    if s.is_vector(a) and s.is_vector(b):
-        return s.scale(g, a)
-    if s.is_vector(a):
-        return s.outer(a, g)
-    return s.matmul(s.T(a), g)
 
 
 TABLE: tuple[Op, ...] = (
@@ -281,17 +136,17 @@ TABLE: tuple[Op, ...] = (
         "pow", "power: A ** p, elementwise, p a number", params=(Param("p"),), symbol="**",
         methods=("pow",),
         shape=rules.same, forward=lambda a, p: np.square(a) if float(p) == 2.0 else np.power(a, float(p)),
-        vjp=(_pow_vjp,),
+        vjp=(kernels.pow_vjp,),
         sym=lambda s, a, p: s.pow(a, p),
         sym_vjp=(lambda s, g, ans, a, p: s.mul(g, s.scale(s.number(p), s.pow(a, s.number(p) - 1))),),
     ),
     Op(
         "matmul", "matrix product: A @ B", arity=2, symbol="@",
         aliases=("mm",), methods=("mm", "matmul"),
-        shape=rules.matmul, forward=_matmul,
-        vjp=(_matmul_vjp_left, _matmul_vjp_right),
+        shape=rules.matmul, forward=kernels.matmul,
+        vjp=(kernels.matmul_vjp_left, kernels.matmul_vjp_right),
         sym=lambda s, a, b: s.matmul(a, b),
-        sym_vjp=(_sym_matmul_left, _sym_matmul_right),
+        sym_vjp=(kernels.sym_matmul_left, kernels.sym_matmul_right),
     ),
     Op(
         "dot", "inner product of two 1-D vectors", arity=2, methods=("dot",), ranks=(1, 1),
@@ -325,7 +180,7 @@ TABLE: tuple[Op, ...] = (
         "sum", "sum of all entries, or along an axis", params=(Param("axis", None, kind="axis"),),
         methods=("sum",),
         shape=rules.reduce, forward=lambda a, axis=None: np.add.reduce(a, axis=axis),
-        vjp=(_sum_vjp,),
+        vjp=(kernels.sum_vjp,),
         sym=lambda s, a, axis=None: s.reduce("sum", a, axis),
         sym_vjp=(lambda s, g, ans, a, axis=None: s.spread(g, a, axis),),
     ),
@@ -333,7 +188,7 @@ TABLE: tuple[Op, ...] = (
         "mean", "mean of all entries, or along an axis", params=(Param("axis", None, kind="axis"),),
         methods=("mean",),
         shape=rules.reduce, forward=lambda a, axis=None: np.mean(a, axis=axis),
-        vjp=(_mean_vjp,),
+        vjp=(kernels.mean_vjp,),
         sym=lambda s, a, axis=None: s.reduce("mean", a, axis),
         sym_vjp=(lambda s, g, ans, a, axis=None: s.scale(s.size(ans) / s.size(a), s.spread(g, a, axis)),),
     ),
@@ -348,7 +203,7 @@ TABLE: tuple[Op, ...] = (
     Op(
         "relu", "rectified linear unit: max(A, 0) elementwise", methods=("relu",),
         shape=rules.same, forward=lambda a: np.maximum(a, 0.0),
-        vjp=(_relu_vjp,),
+        vjp=(kernels.relu_vjp,),
         sym=lambda s, a: s.fn("relu", a),
         sym_vjp=(lambda s, g, ans, a: s.mul(g, s.fn("heaviside", a)),),
         kink=lambda a: a, convention="relu'(0) = 0, as torch.relu",
@@ -369,8 +224,8 @@ TABLE: tuple[Op, ...] = (
         methods=("maximum",),
         shape=rules.broadcast, forward=np.maximum,
         vjp=(
-            lambda ans, a, b: (lambda w: lambda g: g * w)(_heaviside(a - b, 0.5)),
-            lambda ans, a, b: (lambda w: lambda g: g * w)(_heaviside(b - a, 0.5)),
+            lambda ans, a, b: (lambda w: lambda g: g * w)(kernels.heaviside(a - b, 0.5)),
+            lambda ans, a, b: (lambda w: lambda g: g * w)(kernels.heaviside(b - a, 0.5)),
         ),
         sym=lambda s, a, b: s.fn("maximum", a, b),
         sym_vjp=(
@@ -399,7 +254,7 @@ TABLE: tuple[Op, ...] = (
     Op(
         "heaviside", "unit step: 1 where A > 0, h0 at 0 (default 0), else 0",
         params=(Param("h0", 0),), methods=("heaviside",),
-        shape=rules.same, forward=_heaviside,
+        shape=rules.same, forward=kernels.heaviside,
         vjp=(lambda ans, a, h0=0: lambda g: np.zeros_like(a),),
         sym=lambda s, a, h0=0: s.fn("heaviside", a, params=(h0,)),
         sym_vjp=(lambda s, g, ans, a, h0=0: s.zero_like(a),),
@@ -446,13 +301,13 @@ TABLE: tuple[Op, ...] = (
         lambda s, g, ans, a: s.mul(g, s.add(1, s.neg(s.pow(ans, 2)))), latex=r"\tanh",
     ),
     _elementwise(
-        "sigmoid", "logistic sigmoid 1/(1 + exp(-A)), elementwise", _sigmoid,
+        "sigmoid", "logistic sigmoid 1/(1 + exp(-A)), elementwise", kernels.sigmoid,
         lambda ans, a: (lambda d: lambda g: g * d)(ans * (1.0 - ans)),
         lambda s, g, ans, a: s.mul(g, s.mul(ans, s.add(1, s.neg(ans)))), latex=r"\sigma",
     ),
     _elementwise(
         "softplus", "softplus log(1 + exp(A)), elementwise", lambda a: np.logaddexp(0.0, a),
-        lambda ans, a: (lambda d: lambda g: g * d)(_sigmoid(a)),
+        lambda ans, a: (lambda d: lambda g: g * d)(kernels.sigmoid(a)),
         lambda s, g, ans, a: s.mul(g, s.fn("sigmoid", a)), latex=r"\operatorname{softplus}",
     ),
     Op(
@@ -475,7 +330,7 @@ TABLE: tuple[Op, ...] = (
     ),
     Op(
         "logsumexp", "log of the sum of exp over all entries", methods=("logsumexp",),
-        shape=rules.to_scalar, forward=_logsumexp,
+        shape=rules.to_scalar, forward=kernels.logsumexp,
         vjp=(lambda ans, a: (lambda w: lambda g: g * w)(np.exp(a - ans)),),
         sym=lambda s, a: s.reduce("logsumexp", a),
         sym_vjp=(lambda s, g, ans, a: s.scale(g, s.whole("softmax", a)),),
@@ -483,7 +338,7 @@ TABLE: tuple[Op, ...] = (
     ),
     Op(
         "softmax", "softmax over all entries: exp(A - logsumexp(A))", methods=("softmax",),
-        shape=rules.same, forward=lambda a: np.exp(a - _logsumexp(a)),
+        shape=rules.same, forward=lambda a: np.exp(a - kernels.logsumexp(a)),
         vjp=(lambda ans, a: lambda g: ans * (g - np.sum(g * ans)),),
         sym=lambda s, a: s.whole("softmax", a),
         sym_vjp=(lambda s, g, ans, a: s.mul(ans, s.add(g, s.neg(s.reduce("sum", s.mul(g, ans))))),),
@@ -492,7 +347,7 @@ TABLE: tuple[Op, ...] = (
     Op(
         "det", "determinant of a square matrix", methods=("det",),
         shape=rules.square_to_scalar, forward=np.linalg.det,
-        vjp=(lambda ans, a: (lambda d: lambda g: g * d)(ans * _inv(a).T),),
+        vjp=(lambda ans, a: (lambda d: lambda g: g * d)(ans * kernels.inv(a).T),),
         sym=lambda s, a: s.det(a),
         sym_vjp=(lambda s, g, ans, a: s.scale(g * ans, s.T(s.inv(a))),),
         domain=("spd",), latex=r"\det",
@@ -500,15 +355,15 @@ TABLE: tuple[Op, ...] = (
     Op(
         "logdet", "log of the determinant (NaN for a negative determinant, as torch.logdet)",
         methods=("logdet",),
-        shape=rules.square_to_scalar, forward=_logdet,
-        vjp=(lambda ans, a: (lambda d: lambda g: g * d)(_inv(a).T),),
+        shape=rules.square_to_scalar, forward=kernels.logdet,
+        vjp=(lambda ans, a: (lambda d: lambda g: g * d)(kernels.inv(a).T),),
         sym=lambda s, a: s.reduce("logdet", a),
         sym_vjp=(lambda s, g, ans, a: s.scale(g, s.T(s.inv(a))),),
         domain=("spd",), latex=r"\log\det",
     ),
     Op(
         "inv", "matrix inverse", aliases=("inverse",), methods=("inverse", "inv"),
-        shape=rules.square, forward=_inv,
+        shape=rules.square, forward=kernels.inv,
         vjp=(lambda ans, a: lambda g: -ans.T @ g @ ans.T,),
         sym=lambda s, a: s.inv(a),
         sym_vjp=(lambda s, g, ans, a: s.neg(s.matmul(s.matmul(s.T(ans), g), s.T(ans))),),

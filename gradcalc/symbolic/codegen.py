@@ -35,7 +35,7 @@ from typing import Any
 import sympy as sp
 
 from gradcalc.symbolic import cse
-from gradcalc.symbolic.printing import SYNTAX, Style, _Printer, syntax
+from gradcalc.symbolic.printing import SYNTAX, Style, Printer, syntax
 from gradcalc.lang.dims import format_shape, Size
 from gradcalc.symbolic.types import Elementwise, ElementwiseScalar, Reduce
 
@@ -115,7 +115,7 @@ def function(expression: str, variables: dict[str, tuple[Size, ...]], name: str,
     """
     sizes = {n for shape in variables.values() for n in shape if isinstance(n, str)}
     definitions, compact = cse.shared(formula, taken=set(variables) | sizes)
-    code = _Printer(numpy_style(alias)).text
+    code = Printer(numpy_style(alias)).text
     body = [*(f"{t} = {code(d)}" for t, d in definitions),
             f"return {code(compact)}"]
     used = {n for n in sizes if any(re.search(rf"(?<![\w.]){n}(?!\w)", line) for line in body)}

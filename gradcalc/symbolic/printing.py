@@ -103,7 +103,7 @@ def syntax(e: Any) -> str:
     >>> syntax(s.reduce("mean", s.pow(s.T(X), 2))), syntax(s.mul(X, s.pow(X, -1)))
     ('mean(X.T**2)', 'X/X')
     """
-    return _Printer(SYNTAX).text(e)
+    return Printer(SYNTAX).text(e)
 
 
 def pretty(e: Any) -> str:
@@ -113,7 +113,7 @@ def pretty(e: Any) -> str:
     >>> pretty(s.matmul(s.T(X), X)), pretty(s.reduce("sum", s.mul(X, X)))
     ('XᵀX', 'sum(X ⊙ X)')
     """
-    return _Printer(PRETTY).text(e)
+    return Printer(PRETTY).text(e)
 
 
 def latex(e: Any) -> str:
@@ -123,7 +123,7 @@ def latex(e: Any) -> str:
     >>> latex(s.scale(2, s.matmul(s.T(X), X)))
     '2 X^{T} X'
     """
-    return _Printer(LATEX).text(e)
+    return Printer(LATEX).text(e)
 
 
 def _number(n: Any, style: Style) -> str:
@@ -138,7 +138,7 @@ def _number(n: Any, style: Style) -> str:
 _PRINTED: dict[int, tuple[Style, dict[Any, tuple[str, int]]]] = {}
 
 
-class _Printer:
+class Printer:
     def __init__(self, style: Style) -> None:
         self.style = style
 

@@ -78,7 +78,7 @@ def draw(root: Node, shapes: dict[str, tuple[int, ...]], seed: int = 0, rng: str
     """
     names = [name for name in variable_names(root) if name not in skip]
     if rng == "torch":
-        from gradcalc.values.torch_rng import TorchGenerator
+        from gradcalc.values.torch_rng import TorchGenerator  # only for --rng torch: its constants cost ~2 ms
 
         try:
             generator = TorchGenerator(seed)
