@@ -17,6 +17,7 @@ import numpy as np
 from gradcalc.jobs.prepare import Prepared, prepare
 from gradcalc.jobs.results import EvalResult, Gradient
 from gradcalc.jobs.steps import backward_chain
+from gradcalc.lang.ops import OPS
 from gradcalc.lang.tree import Node, postorder
 from gradcalc.options import EvalOptions
 from gradcalc.referee import finite_difference, judge, worst
@@ -91,15 +92,17 @@ def singular_notes(tree: Node, tensors: dict[int, Any], expression: str, dtype: 
     """
     notes = []
     for node in postorder(tree):
-        if node.op not in ("inv", "det", "logdet"):
-            continue
-        matrix = np.asarray(tensors[id(node.args[0])].value, dtype=np.float64)
-        if not np.all(np.isfinite(matrix)):
-            continue
-        cond = float(np.linalg.cond(matrix)) if matrix.size else 1.0
-        if not cond < 1 / np.finfo(dtype).eps:
-            start, end = node.span
-            text = expression[start:end] if end > start else node.op
-            notes.append(f"{text}: the matrix is singular (condition number {cond:.1e}), so the gradient is not "
-                         "defined there" + (" (PyTorch would return the adjugate)" if node.op == "det" else ""))
+        op = OPS.get(node.op)
+        for arg, domain in zip(node.args, op.domain if op else ()):
+            if domain is None or not domain.invertible:
+                continue
+            matrix = np.asarray(tensors[id(arg)].value, dtype=np.float64)
+            if not np.all(np.isfinite(matrix)):
+                continue
+            cond = float(np.linalg.cond(matrix)) if matrix.size else 1.0
+            if not cond < 1 / np.finfo(dtype).eps:
+                start, end = node.span
+                text = expression[start:end] if end > start else node.op
+                notes.append(f"{text}: the matrix is singular (condition number {cond:.1e}), so the gradient is "
+                             "not defined there" + (f" ({op.at_singular})" if op.at_singular else ""))
     return notes

@@ -172,6 +172,5 @@ def domain_notes(tree: Node, given: dict[str, Value], rng: str) -> list[str]:
     if rng != "torch":
         return []
     wanted = {name: d for name, d in domains(tree).items() if name not in given}
-    what = {"positive": "positive values", "spd": "a positive-definite matrix"}
-    return [f"{name} feeds a function that needs {what[d]}, but --rng torch gives torch.randn's numbers as they "
+    return [f"{name} feeds a function that needs {d.needs}, but --rng torch gives torch.randn's numbers as they "
             f"are; pass --value {name}=... or use the default --rng numpy" for name, d in wanted.items()]

@@ -41,9 +41,6 @@ from gradcalc.jobs.results import Step
 from gradcalc.referee import FiniteDifference, finite_difference, judge
 from gradcalc.tape import record
 
-ACTIVATIONS = frozenset({"relu", "clamp", "sigmoid", "tanh", "softplus", "exp", "log", "abs", "sqrt", "softmax",
-                         "heaviside", "sin", "cos"})
-REDUCTIONS = frozenset({"sum", "mean"})
 PRETTY = {"Yhat": "Ŷ"}
 
 
@@ -81,6 +78,12 @@ def backward_chain(root: Node, info: ShapeInfo, wrt: list[str], values: dict[str
     return steps, leaves
 
 
+def _role(node: Node) -> str:
+    """The node's op's role in the table (`activation`, `reduction`, ...), or "" for variables and constants."""
+    op = OPS.get(node.op)
+    return op.role if op else ""
+
+
 def _chain_nodes(root: Node, order: list[Node], needs: set[int]) -> list[Node]:
     """The nodes that get a step, in tape order."""
     consumers: dict[int, list[Node]] = {}
@@ -93,7 +96,7 @@ def _chain_nodes(root: Node, order: list[Node], needs: set[int]) -> list[Node]:
         if node.op in ("var", "const") or id(node) not in needs or node.op == "neg":
             return True
         op = OPS[node.op]
-        return (len(users) == 1 and users[0] is root and root.op in REDUCTIONS
+        return (len(users) == 1 and users[0] is root and _role(root) == "reduction"
                 and op.arity == 1 and op.shape is same)
 
     return [n for n in order if (n is root and n.op != "var") or not folded(n)]  # `eval x --steps`: no steps
@@ -109,9 +112,9 @@ def _labels(root: Node, nodes: list[Node], taken: set[str]) -> dict[int, str]:
         elif node.op == "add" and any(a.op == "neg" for a in node.args):
             bases[id(node)] = "D"
             first = node.args[0]
-            if first.op in ACTIVATIONS and id(first) in bases:
+            if _role(first) == "activation" and id(first) in bases:
                 bases[id(first)] = "Yhat"
-        elif node.op in ACTIVATIONS:
+        elif _role(node) == "activation":
             bases[id(node)] = "H"
         else:
             bases[id(node)] = "T"

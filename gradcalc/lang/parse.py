@@ -22,7 +22,7 @@ import warnings
 from typing import Any
 
 from gradcalc.errors import ParseError
-from gradcalc.lang.ops import REQUIRED, Op, Param, lookup_function, lookup_method, lookup_symbol
+from gradcalc.lang.ops import OPS, REQUIRED, Op, Param, lookup_function, lookup_method, lookup_symbol
 from gradcalc.lang.ops import function_names, method_names
 from gradcalc.lang.tree import Node
 
@@ -241,20 +241,13 @@ def _fold(node: Node) -> float | int | None:
     values = [_fold(a) for a in node.args]
     if any(v is None for v in values):
         return None
-    p = node.kwargs.get("p")
+    op = OPS.get(node.op)
+    if op is None or op.fold is None:
+        return None
     try:
-        match node.op:
-            case "neg":
-                return -values[0]
-            case "add":
-                return values[0] + values[1]
-            case "mul":
-                return values[0] * values[1]
-            case "pow":
-                return values[0] ** p
+        return op.fold(*values, *node.kwargs.values())
     except (ArithmeticError, ValueError):
         return None
-    return None
 
 
 def _respan(node: Node, span: tuple[int, int]) -> Node:

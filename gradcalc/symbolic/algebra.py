@@ -1,6 +1,6 @@
 """Canonical matrix algebra on SymPy expressions: coefficients in front, like terms merged, sums factored.
 
-These are the same-shape building blocks under `gradcalc.matexpr` (which
+These are the same-shape building blocks under `gradcalc.symbolic.vocabulary` (which
 adds NumPy's broadcasting and 1-D semantics). SymPy's own `doit` is avoided:
 it reorders factors and folds `A@A` into a `MatPow`.
 
@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 import time
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import sympy as sp
@@ -24,8 +26,16 @@ from sympy import (Determinant, HadamardPower, HadamardProduct, Identity, Invers
 from gradcalc.symbolic.types import UNIT, Expr, is_matrix
 
 
-_deadline = [math.inf]  # time.monotonic() after which sums and products are built as they come
-_rushed = [False]
+@dataclass
+class Budget:
+    """The simplification budget in force: when it ends (`time.monotonic()`), and whether it ran out."""
+
+    deadline: float = math.inf
+    rushed: bool = False
+
+
+#: The budget of the derivation running in this thread or context; none (unlimited) outside `time_budget`.
+BUDGET: ContextVar[Budget] = ContextVar("simplify_budget", default=Budget())
 
 
 @contextmanager
@@ -39,19 +49,18 @@ def time_budget(seconds: float) -> Iterator[Callable[[], bool]]:
     ...     print(sum_terms(X, X), ran_out())
     X + X True
     """
-    previous = _deadline[0], _rushed[0]
-    _deadline[0], _rushed[0] = time.monotonic() + seconds, False
-    ran_out = [False]
+    budget = Budget(time.monotonic() + seconds)
+    token = BUDGET.set(budget)
     try:
-        yield lambda: ran_out[0] or _rushed[0]
+        yield lambda: budget.rushed
     finally:
-        ran_out[0] = _rushed[0]
-        _deadline[0], _rushed[0] = previous
+        BUDGET.reset(token)
 
 
 def _out_of_time() -> bool:
-    if time.monotonic() > _deadline[0]:
-        _rushed[0] = True
+    budget = BUDGET.get()
+    if time.monotonic() > budget.deadline:
+        budget.rushed = True
         return True
     return False
 

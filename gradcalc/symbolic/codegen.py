@@ -5,7 +5,7 @@ The formula is printed by the same printer as gradcalc's own syntax, with a
 PyTorch's kink conventions as `gradcalc ops` states them). Repeated
 sub-expressions are computed once (`T1 = X @ W`), named sizes are read off
 the arguments (`n, k = X.shape`), and the few functions NumPy lacks
-(sigmoid, softmax, logsumexp, logdet) are defined above the functions.
+(sigmoid, softmax, logsumexp, logdet: the rows' `helper`) are defined above the functions.
 
 >>> from gradcalc.lang.parse import parse
 >>> from gradcalc.lang.infer import infer
@@ -37,42 +37,14 @@ import sympy as sp
 from gradcalc.symbolic import cse
 from gradcalc.symbolic.printing import SYNTAX, Style, Printer, syntax
 from gradcalc.lang.dims import format_shape, Size
-from gradcalc.symbolic.types import Elementwise, ElementwiseScalar, Reduce
+from gradcalc.lang.ops import TABLE
+from gradcalc.symbolic.types import called
 
-#: NumPy spellings of the calls a formula can hold ({0}, {1}: operands, then parameters); `np` is the alias.
-CALLS = {
-    "relu": "np.maximum({0}, 0)",
-    "heaviside": "np.heaviside({0}, {1})",
-    "clamp": "np.maximum({0}, {1})",
-    "maximum": "np.maximum({0}, {1})",
-    "softplus": "np.logaddexp(0, {0})",
-    "detach": "({0})",
-    "sum": "np.sum({0})",
-    "mean": "np.mean({0})",
-    "norm": "np.linalg.norm({0})",
-    "trace": "np.trace({0})",
-    "det": "np.linalg.det({0})",
-    "inv": "np.linalg.inv({0})",
-    "diag": "np.diag({0})",
-    "outer": "np.outer({0}, {1})",
-    **{name: f"np.{name}({{0}})" for name in ("exp", "log", "sqrt", "abs", "sign", "sin", "cos", "tan", "tanh")},
-    **{name: f"{name}({{0}})" for name in ("sigmoid", "softmax", "logsumexp", "logdet")},
-}
+#: NumPy spellings of the calls a formula can hold, read off the table ({0}, {1}: operands, then parameters).
+CALLS = {op.name: op.numpy for op in TABLE if op.numpy}
 
 #: The functions NumPy lacks, as the operator table computes them.
-HELPERS = {
-    "sigmoid": ("def sigmoid(a):",
-                "    return 0.5 * (1.0 + np.tanh(0.5 * a))"),
-    "softmax": ("def softmax(a):",
-                "    e = np.exp(a - np.max(a))",
-                "    return e / np.sum(e)"),
-    "logsumexp": ("def logsumexp(a):",
-                  "    top = np.max(a)",
-                  "    return top + np.log(np.sum(np.exp(a - top)))"),
-    "logdet": ("def logdet(a):",
-               "    sign, logabs = np.linalg.slogdet(a)",
-               "    return logabs if sign > 0 else (-np.inf if sign == 0 else np.nan)  # as torch.logdet"),
-}
+HELPERS = {op.name: op.helper for op in TABLE if op.helper}
 
 
 def program(expression: str, variables: dict[str, tuple[Size, ...]], formulas: dict[str, Any]) -> str:
@@ -148,13 +120,7 @@ def helpers_used(formula: Any) -> set[str]:
     >>> helpers_used(s.fn("sigmoid", sp.MatrixSymbol("X", 2, 3)))
     {'sigmoid'}
     """
-    found = set()
-    for e in sp.preorder_traversal(formula):
-        if isinstance(e, (Elementwise, ElementwiseScalar)):
-            found.add(e.name)
-        elif isinstance(e, Reduce):
-            found.add(e.kind)
-    return found & set(HELPERS)
+    return {called(e) for e in sp.preorder_traversal(formula)} & set(HELPERS)
 
 
 def _bindings(variables: dict[str, tuple[Size, ...]], used: set[str]) -> list[str]:

@@ -17,7 +17,9 @@ from typing import Any
 import sympy as sp
 from sympy import Identity, MatrixSymbol, OneMatrix, Transpose, ZeroMatrix
 
-from gradcalc.symbolic.types import Elementwise, ElementwiseScalar, Reduce, is_matrix
+from gradcalc.symbolic.types import called, is_matrix
+
+LEAVES = (MatrixSymbol, sp.Symbol, sp.Number, Identity, OneMatrix, ZeroMatrix)
 
 
 def shared(expr: Any, taken: set[str] = frozenset()) -> tuple[list[tuple[str, Any]], Any]:
@@ -55,11 +57,9 @@ def shared(expr: Any, taken: set[str] = frozenset()) -> tuple[list[tuple[str, An
 
 def _operands(e: Any) -> list[Any]:
     """The sub-expressions of `e` that could be named (not the names and tuples inside our own types)."""
-    if isinstance(e, (Elementwise, ElementwiseScalar)):
+    if called(e) is not None:
         return [*e.operands]
-    if isinstance(e, Reduce):
-        return [e.arg]
-    if isinstance(e, (MatrixSymbol, sp.Symbol, sp.Number, Identity, OneMatrix, ZeroMatrix)):
+    if isinstance(e, LEAVES):
         return []
     return [a for a in e.args if isinstance(a, sp.Expr) or is_matrix(a)]
 

@@ -134,87 +134,152 @@ def _number(n: Any, style: Style) -> str:
     return repr(float(n))
 
 
-# id(style) -> (style, {expression: (text, precedence)}); holding the style keeps its id from being reused
-_PRINTED: dict[int, tuple[Style, dict[Any, tuple[str, int]]]] = {}
+class PrintCache:
+    """Each sub-expression printed once per style: deep formulas share large parts. Bounded; `clear()` empties it.
+
+    >>> cache = PrintCache(); cache.memo(SYNTAX)["x"] = ("x", ATOM); len(cache.memo(SYNTAX)); cache.clear()
+    1
+    """
+
+    def __init__(self, styles: int = 64, entries: int = 100_000) -> None:
+        self.styles, self.entries = styles, entries
+        self.printed: dict[int, tuple[Style, dict[Any, tuple[str, int]]]] = {}  # holding the style keeps its id
+
+    def memo(self, style: Style) -> dict[Any, tuple[str, int]]:
+        """The (text, precedence) memo of one style, emptied when it grows past the bound."""
+        held = self.printed.get(id(style))
+        if held is None:
+            if len(self.printed) > self.styles:
+                self.printed.clear()
+            held = self.printed[id(style)] = (style, {})
+        if len(held[1]) > self.entries:
+            held[1].clear()
+        return held[1]
+
+    def clear(self) -> None:
+        """Forget everything printed (benchmarks time a cold print)."""
+        self.printed.clear()
+
+
+PRINTED = PrintCache()
 
 
 class Printer:
+    """Prints a SymPy formula in one `Style`, dispatching on the expression's class (`_print_Transpose`).
+
+    Calls (`relu(X)`, `trace(A)`, `det(A)`) are spelled from the op's row:
+    its pretty or LaTeX name, or its NumPy template in generated code.
+
+    >>> Printer(PRETTY).text(sp.Transpose(sp.MatrixSymbol("X", 2, 3)))
+    'Xᵀ'
+    """
+
     def __init__(self, style: Style) -> None:
         self.style = style
 
     def text(self, e: Any) -> str:
+        """The formula as text."""
         return self.show(e)[0]
 
     def wrap(self, e: Any, at_least: int) -> str:
+        """The formula as text, in parentheses unless it binds at least as tightly as `at_least`."""
         text, prec = self.show(e)
         return text if prec >= at_least else self.style.paren.format(text)
 
     def show(self, e: Any) -> tuple[str, int]:
-        """(text, precedence), each sub-expression printed once: deep formulas share large parts."""
-        memo = _PRINTED.get(id(self.style))
-        if memo is None:
-            if len(_PRINTED) > 64:
-                _PRINTED.clear()
-            memo = _PRINTED[id(self.style)] = (self.style, {})
-        printed = memo[1].get(e)
+        """(text, precedence), each sub-expression printed once."""
+        memo = PRINTED.memo(self.style)
+        printed = memo.get(e)
         if printed is None:
-            if len(memo[1]) > 100_000:
-                memo[1].clear()
-            printed = memo[1][e] = self._show(e)
+            printed = memo[e] = self._dispatch(e)
         return printed
 
-    def _show(self, e: Any) -> tuple[str, int]:
-        st = self.style
-        if isinstance(e, (MatrixSymbol, sp.Symbol)):
-            return str(e.name), ATOM
-        if isinstance(e, sp.Number):
-            text = _number(e, st)
-            return text, NEG if e < 0 else (MUL if e.is_Rational and not e.is_Integer else ATOM)
-        if isinstance(e, (Identity, OneMatrix, ZeroMatrix)):
-            sizes = [_subscript(str(n), st.sizes) for n in e.shape if n != UNIT]
-            if not sizes:  # ones or zeros of a 1-D inner product's shape: a number
-                return ("1" if isinstance(e, OneMatrix) else "0"), ATOM
-            if len(sizes) == 1 and not isinstance(e, Identity):  # a 1-D vector
-                text = (st.ones_1d if isinstance(e, OneMatrix) else st.zeros_1d).format(*sizes)
-                row = e.shape[0] == UNIT and not st.numpy  # a row, in math notation
-                return st.transpose.format(text) if row else text, ATOM
-            pattern = {Identity: st.eye, OneMatrix: st.ones, ZeroMatrix: st.zeros}[type(e)]
-            return pattern.format(*sizes), ATOM
-        if isinstance(e, Entry):
-            return self.show(e.arg)
-        if isinstance(e, Diag):
-            return self.call("diag", [e.arg]), ATOM
-        if isinstance(e, (MatAdd, sp.Add)):
-            return self.sum(e)
-        if isinstance(e, (MatMul, sp.Mul)):
-            return self.product(e)
-        if isinstance(e, HadamardProduct):
-            return self.hadamard(list(e.args), [])
-        if isinstance(e, (HadamardPower, sp.Pow)):
-            base, p = (e.base, e.exp) if isinstance(e, sp.Pow) else e.args
-            if p.is_negative:
-                return self.hadamard([], [e]) if is_matrix(e) else self.product(e)
-            exponent = _number(p, st) if p.is_Number else self.text(p)
-            return st.power(self.wrap(base, ATOM), p, exponent, is_matrix(e)), POW
-        if isinstance(e, Transpose):
-            if st.numpy and e.arg.shape[1] == UNIT:  # NumPy's transpose of a 1-D vector is itself
-                return self.show(e.arg)
-            return st.transpose.format(self.wrap(e.arg, ATOM)), ATOM
-        if isinstance(e, Trace):
-            return self.call("trace", [e.arg]), ATOM
-        if isinstance(e, Determinant):
-            return self.call("det", [e.arg]), ATOM
-        if isinstance(e, Inverse):
-            return self.call("inv", [e.arg]), ATOM
-        if isinstance(e, Reduce):
-            return self.call(e.kind, [e.arg]), ATOM
-        if isinstance(e, (Elementwise, ElementwiseScalar)):
-            return self.call(e.name, list(e.operands), list(e.params)), ATOM
+    def _dispatch(self, e: Any) -> tuple[str, int]:
+        for cls in type(e).__mro__:
+            method = getattr(self, f"_print_{cls.__name__}", None)
+            if method is not None:
+                return method(e)
         raise TypeError(f"cannot print {type(e).__name__}: {e}")
 
+    def _print_Symbol(self, e: Any) -> tuple[str, int]:
+        return str(e.name), ATOM
+
+    _print_MatrixSymbol = _print_Symbol
+
+    def _print_Number(self, e: Any) -> tuple[str, int]:
+        text = _number(e, self.style)
+        return text, NEG if e < 0 else (MUL if e.is_Rational and not e.is_Integer else ATOM)
+
+    def _print_Identity(self, e: Any) -> tuple[str, int]:
+        st = self.style
+        sizes = [_subscript(str(n), st.sizes) for n in e.shape if n != UNIT]
+        if not sizes:  # ones or zeros of a 1-D inner product's shape: a number
+            return ("1" if isinstance(e, OneMatrix) else "0"), ATOM
+        if len(sizes) == 1 and not isinstance(e, Identity):  # a 1-D vector
+            text = (st.ones_1d if isinstance(e, OneMatrix) else st.zeros_1d).format(*sizes)
+            row = e.shape[0] == UNIT and not st.numpy  # a row, in math notation
+            return st.transpose.format(text) if row else text, ATOM
+        pattern = {Identity: st.eye, OneMatrix: st.ones, ZeroMatrix: st.zeros}[type(e)]
+        return pattern.format(*sizes), ATOM
+
+    _print_OneMatrix = _print_ZeroMatrix = _print_Identity
+
+    def _print_Entry(self, e: Any) -> tuple[str, int]:
+        return self.show(e.arg)
+
+    def _print_Diag(self, e: Any) -> tuple[str, int]:
+        return self.call("diag", [e.arg]), ATOM
+
+    def _print_Add(self, e: Any) -> tuple[str, int]:
+        return self.sum(e)
+
+    _print_MatAdd = _print_Add
+
+    def _print_Mul(self, e: Any) -> tuple[str, int]:
+        return self.product(e)
+
+    _print_MatMul = _print_Mul
+
+    def _print_HadamardProduct(self, e: Any) -> tuple[str, int]:
+        return self.hadamard(list(e.args), [])
+
+    def _print_Pow(self, e: Any) -> tuple[str, int]:
+        base, p = (e.base, e.exp) if isinstance(e, sp.Pow) else e.args
+        if p.is_negative:
+            return self.hadamard([], [e]) if is_matrix(e) else self.product(e)
+        exponent = _number(p, self.style) if p.is_Number else self.text(p)
+        return self.style.power(self.wrap(base, ATOM), p, exponent, is_matrix(e)), POW
+
+    _print_HadamardPower = _print_Pow
+
+    def _print_Transpose(self, e: Any) -> tuple[str, int]:
+        if self.style.numpy and e.arg.shape[1] == UNIT:  # NumPy's transpose of a 1-D vector is itself
+            return self.show(e.arg)
+        return self.style.transpose.format(self.wrap(e.arg, ATOM)), ATOM
+
+    def _print_Trace(self, e: Any) -> tuple[str, int]:
+        return self.call("trace", [e.arg]), ATOM
+
+    def _print_Determinant(self, e: Any) -> tuple[str, int]:
+        return self.call("det", [e.arg]), ATOM
+
+    def _print_Inverse(self, e: Any) -> tuple[str, int]:
+        return self.call("inv", [e.arg]), ATOM
+
+    def _print_Reduce(self, e: Any) -> tuple[str, int]:
+        return self.call(e.kind, [e.arg]), ATOM
+
+    def _print_Elementwise(self, e: Any) -> tuple[str, int]:
+        return self.call(e.name, list(e.operands), list(e.params)), ATOM
+
+    _print_ElementwiseScalar = _print_Elementwise
+
     def call(self, name: str, operands: list[Any], params: list[Any] = ()) -> str:
+        """A call of the op `name`, spelled as the style's template for it or as `name(operands, params)`."""
         shown = [self.text(o) for o in operands]
-        if self.style.calls and name in self.style.calls:
+        if self.style.calls is not None:
+            if name not in self.style.calls:
+                raise TypeError(f"the op {name!r} has no spelling in this style (its row lacks `numpy=`)")
             defaults = [p.default for p in OPS[name].params[len(params):] if isinstance(p.default, (int, float))]
             values = [_number(sp.sympify(v), self.style) for v in (*params, *defaults)]
             return self.style.calls[name].format(*shown, *values)

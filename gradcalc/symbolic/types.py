@@ -127,6 +127,11 @@ class Reduce(sp.Expr):
         """The matrix being reduced."""
         return self.args[1]
 
+    @property
+    def operands(self) -> tuple[Expr, ...]:
+        """The matrix being reduced, as the one operand of the op `kind`."""
+        return (self.args[1],)
+
 
 class Entry(sp.Expr):
     """The single entry of a (UNIT, UNIT) product: a 1-D inner product `x@y` as a scalar.
@@ -167,3 +172,14 @@ class Diag(MatrixExpr):
         """(n, n) from a vector, (n, UNIT) from a matrix."""
         n, m = self.arg.shape
         return (n, n) if m == UNIT else (n, UNIT)
+
+
+def called(e: Expr) -> str | None:
+    """The name of the table's op that a formula node calls (`relu`, `logsumexp`), or None.
+
+    >>> called(Reduce("logsumexp", sp.MatrixSymbol("X", 2, 3))), called(sp.Symbol("x"))
+    ('logsumexp', None)
+    """
+    if isinstance(e, (Elementwise, ElementwiseScalar)):
+        return e.name
+    return e.kind if isinstance(e, Reduce) else None

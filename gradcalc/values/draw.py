@@ -26,6 +26,7 @@ from typing import Collection
 import numpy as np
 
 from gradcalc.errors import InputError
+from gradcalc.lang.domains import Domain
 from gradcalc.lang.ops import OPS
 from gradcalc.lang.tree import Node, postorder, variable_names
 
@@ -42,14 +43,14 @@ class Value:
     source: str
 
 
-def domains(root: Node) -> dict[str, str]:
-    """Which variables feed a restricted-domain input directly.
+def domains(root: Node) -> dict[str, Domain]:
+    """Which variables feed a restricted-domain input directly, and that domain.
 
     >>> from gradcalc.lang.parse import parse
-    >>> domains(parse("log(A) + B"))
+    >>> {name: d.name for name, d in domains(parse("log(A) + B")).items()}
     {'A': 'positive'}
     """
-    found: dict[str, str] = {}
+    found: dict[str, Domain] = {}
     for node in postorder(root):
         op = OPS.get(node.op)
         for arg, domain in zip(node.args, op.domain if op else ()):
@@ -94,9 +95,7 @@ def draw(root: Node, shapes: dict[str, tuple[int, ...]], seed: int = 0, rng: str
     for name in names:
         z = normal.standard_normal(shapes[name])
         source = f"normal(seed={seed})"
-        if wanted.get(name) == "positive":
-            z, source = 0.5 + np.abs(z), f"0.5+|{source}|"
-        elif wanted.get(name) == "spd" and z.ndim == 2 and z.shape[0] == z.shape[1]:
-            z, source = z @ z.T / len(z) + np.eye(len(z)), f"Z@Z.T/n+I, Z={source}"
+        if name in wanted:
+            z, source = wanted[name].draw(z, source)
         drawn[name] = Value(np.asarray(z, dtype=np.float64), source)
     return drawn

@@ -1,0 +1,2 @@
+"""The operator table's rows, grouped by role: arithmetic and linear algebra, reductions, elementwise functions,
+whole-matrix functions, constructors. `gradcalc.lang.ops` joins them into the one table."""

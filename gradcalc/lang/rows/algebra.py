@@ -1,0 +1,101 @@
+"""Rows for arithmetic and linear algebra: + - * / ** @, dot, outer, diag, transpose.
+
+>>> [op.name for op in ROWS][:3]
+['add', 'sub', 'neg']
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from gradcalc.lang import kernels
+from gradcalc.lang import shape_rules as rules
+from gradcalc.lang.op import Op, Param, call
+
+ROWS: tuple[Op, ...] = (
+    Op(
+        "add", "addition: A + B, elementwise with scalar broadcasting", arity=2, symbol="+", role="arithmetic",
+        shape=rules.broadcast, forward=np.add,
+        vjp=(lambda ans, a, b: lambda g: g, lambda ans, a, b: lambda g: g),
+        sym=lambda s, a, b: s.add(a, b),
+        sym_vjp=(lambda s, g, ans, a, b: g, lambda s, g, ans, a, b: g),
+        fold=operator.add,
+    ),
+    Op(
+        "sub", "subtraction: A - B, composed as A + (-B)", arity=2, symbol="-", role="arithmetic",
+        expand=lambda a, b: call("add", a, call("neg", b)),
+    ),
+    Op(
+        "neg", "negation: -A", symbol="-", role="arithmetic",
+        shape=rules.same, forward=np.negative,
+        vjp=(lambda ans, a: np.negative,),
+        sym=lambda s, a: s.neg(a),
+        sym_vjp=(lambda s, g, ans, a: s.neg(g),),
+        fold=operator.neg,
+    ),
+    Op(
+        "mul", "product: A * B, elementwise (Hadamard) with scalar broadcasting", arity=2, symbol="*",
+        role="arithmetic",
+        shape=rules.broadcast, forward=np.multiply,
+        vjp=(lambda ans, a, b: lambda g: g * b, lambda ans, a, b: lambda g: g * a),
+        sym=lambda s, a, b: s.mul(a, b),
+        sym_vjp=(lambda s, g, ans, a, b: s.mul(g, b), lambda s, g, ans, a, b: s.mul(g, a)),
+        fold=operator.mul,
+    ),
+    Op(
+        "div", "quotient: A / B, composed as A * B**-1", arity=2, symbol="/", role="arithmetic",
+        expand=lambda a, b: call("mul", a, call("pow", b, p=-1)),
+    ),
+    Op(
+        "pow", "power: A ** p, elementwise, p a number", params=(Param("p"),), symbol="**", role="arithmetic",
+        methods=("pow",),
+        shape=rules.same, forward=lambda a, p: np.square(a) if float(p) == 2.0 else np.power(a, float(p)),
+        vjp=(kernels.pow_vjp,),
+        sym=lambda s, a, p: s.pow(a, p),
+        sym_vjp=(lambda s, g, ans, a, p: s.mul(g, s.scale(s.number(p), s.pow(a, s.number(p) - 1))),),
+        fold=operator.pow,
+    ),
+    Op(
+        "matmul", "matrix product: A @ B", arity=2, symbol="@", role="matrix",
+        aliases=("mm",), methods=("mm", "matmul"),
+        shape=rules.matmul, forward=kernels.matmul,
+        vjp=(kernels.matmul_vjp_left, kernels.matmul_vjp_right),
+        sym=lambda s, a, b: s.matmul(a, b),
+        sym_vjp=(kernels.sym_matmul_left, kernels.sym_matmul_right),
+    ),
+    Op(
+        "dot", "inner product of two 1-D vectors", arity=2, methods=("dot",), ranks=(1, 1), role="matrix",
+        shape=rules.vectors_to_scalar, forward=np.dot,
+        vjp=(lambda ans, a, b: lambda g: g * b, lambda ans, a, b: lambda g: g * a),
+        sym=lambda s, a, b: s.matmul(a, b),
+        sym_vjp=(lambda s, g, ans, a, b: s.scale(g, b), lambda s, g, ans, a, b: s.scale(g, a)),
+        numpy="np.dot({0}, {1})",
+    ),
+    Op(
+        "outer", "outer product of two 1-D vectors", arity=2, methods=("outer",), ranks=(1, 1), role="matrix",
+        shape=rules.vectors_to_matrix, forward=np.outer,
+        vjp=(lambda ans, a, b: lambda g: g @ b, lambda ans, a, b: lambda g: g.T @ a),
+        sym=lambda s, a, b: s.outer(a, b),
+        sym_vjp=(lambda s, g, ans, a, b: s.matmul(g, b), lambda s, g, ans, a, b: s.matmul(s.T(g), a)),
+        numpy="np.outer({0}, {1})",
+    ),
+    Op(
+        "diag", "diagonal matrix of a vector, or the diagonal of a square matrix", methods=("diag",),
+        role="matrix",
+        shape=rules.diagonal, forward=np.diag,
+        vjp=(lambda ans, a: np.diag,),
+        sym=lambda s, a: s.diag(a),
+        sym_vjp=(lambda s, g, ans, a: s.diag(g),),
+        numpy="np.diag({0})",
+    ),
+    Op(
+        "transpose", "transpose: A.T, A.t(), transpose(A)", methods=("t", "transpose"), symbol=".T",
+        role="matrix",
+        shape=rules.transpose, forward=np.transpose,
+        vjp=(lambda ans, a: np.transpose,),
+        sym=lambda s, a: s.T(a),
+        sym_vjp=(lambda s, g, ans, a: s.T(g),),
+    ),
+)
