@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import Any
 
 import typer
 
@@ -26,7 +27,8 @@ def main() -> None:
     """
     command = typer.main.get_command(app)
     try:
-        code = command.main(args=sys.argv[1:], prog_name="gradcalc", standalone_mode=False)
+        code = command.main(args=negative_expressions(command, sys.argv[1:]), prog_name="gradcalc",
+                            standalone_mode=False)
         sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -34,6 +36,34 @@ def main() -> None:
     except Exception as err:  # Typer's vendored Click exceptions, matched by name across versions
         code = _usage_error(err)
     sys.exit(code or 0)
+
+
+def negative_expressions(command: Any, args: list[str]) -> list[str]:
+    """Let an expression start with `-` (`gradcalc eval "-sum(X)"`): such an argument, which is no option of
+    the command, moves behind `--`, so that Click reads it as the expression rather than as an option.
+
+    >>> negative_expressions(typer.main.get_command(app), ["eval", "-sum(X)", "--wrt", "X", "--seed", "-1"])
+    ['eval', '--wrt', 'X', '--seed', '-1', '--', '-sum(X)']
+    """
+    sub = getattr(command, "commands", {}).get(args[0]) if args else None
+    if sub is None:
+        return args
+    options = {o for p in sub.params for o in (*p.opts, *p.secondary_opts)} | {"--help"}
+    takes_value = {o for p in sub.params if not getattr(p, "is_flag", True) and p.opts[0].startswith("-")
+                   for o in p.opts}
+    kept, moved, after_value = [args[0]], [], False
+    rest = args[1:]
+    end = rest.index("--") if "--" in rest else len(rest)
+    for arg in rest[:end]:
+        negative = arg.startswith("-") and not arg.startswith("--") and arg != "-"
+        if negative and not after_value and arg.split("=")[0] not in options:
+            moved.append(arg)
+            continue
+        after_value = arg in takes_value
+        kept.append(arg)
+    if not moved:
+        return args
+    return [*kept, "--", *moved, *rest[end + 1:]]
 
 
 def _usage_error(err: Exception) -> int:

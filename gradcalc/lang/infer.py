@@ -129,7 +129,7 @@ def _infer_once(root: Node, given: dict[str, tuple[Size, ...]], ranks: dict[str,
             shapes[id(node)] = ()
         else:
             shapes[id(node)] = _apply_rule(OPS[node.op], node, [shapes[id(a)] for a in node.args], source)
-    notes = _settle_names(named)
+    notes = list(dict.fromkeys(n.note for n in postorder(root) if n.note)) + _settle_names(named)
     defaulted = _assign_defaults(var_shapes, _size_names(set(ranks) | set(named)) if symbolic else None)
     resolve = lambda s: tuple(d.root().size for d in s)  # noqa: E731
     return ShapeInfo(

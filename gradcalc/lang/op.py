@@ -48,13 +48,39 @@ class Param:
 
     name: str
     default: Any = REQUIRED
-    kind: str = "number"  # "number", "size" (a positive integer) or "axis" (an integer)
+    kind: str = "number"  # "number", "size" (a positive integer), "axis" (an integer), "flag", "choice"
+    torch: str = ""  # PyTorch's keyword for it (`dim` for `axis`, `keepdim` for `keepdims`), if it differs
+    torch_default: Any = REQUIRED  # PyTorch's default, where it differs from NumPy's (`correction=1` of var)
+    choices: tuple[str, ...] = ()  # the strings a "choice" accepts (`approximate='tanh'`)
+
+    def keyword(self, library: str) -> str:
+        """The keyword a library spells this parameter with.
+
+        >>> Param("axis", None, kind="axis", torch="dim").keyword("torch")
+        'dim'
+        """
+        return self.torch or self.name if library == "torch" else self.name
+
+    def default_in(self, library: str) -> Any:
+        """The default a library uses when the parameter is not given.
+
+        >>> Param("ddof", 0, torch_default=1).default_in("torch"), Param("ddof", 0).default_in("torch")
+        (1, 0)
+        """
+        return self.torch_default if library == "torch" and self.torch_default is not REQUIRED else self.default
 
 
 @dataclass(frozen=True)
 class Op:
     """One operator; see the module docstring for what each field means.
 
+    `numpy_names` and `torch_names` are the library spellings that mean
+    this op (`linalg.det` under `np.`, `inverse` under `torch.`); one torch
+    name may name two ops (`torch.max(X, 1)` reduces, `torch.max(X, Y)` is
+    elementwise): the first whose extra arguments are constants wins.
+    `torch_note` is said when a torch spelling is read (what it returns),
+    `confused_with` names the op a user may have meant when a constant
+    argument is not a constant (`max(X, Y)`: `maximum`).
     `numpy` is a template for generated code (`{0}`, `{1}`: operands, then
     parameters; `np` the module), `helper` the lines defining a function the
     template calls when NumPy has none, `fold` the exact arithmetic the
@@ -72,6 +98,10 @@ class Op:
     aliases: tuple[str, ...] = ()
     methods: tuple[str, ...] = ()
     symbol: str = ""
+    numpy_names: tuple[str, ...] = ()
+    torch_names: tuple[str, ...] = ()
+    torch_note: str = ""
+    confused_with: str = ""
     role: str = ""
     shape: Callable[..., Shape] | None = None
     forward: Callable[..., Any] | None = None

@@ -13,11 +13,14 @@ True
 
 from __future__ import annotations
 
+import math
+
 from gradcalc.lang.op import REQUIRED, ROLES, Op, Param, call
 from gradcalc.lang.rows import algebra, constructors, elementwise, matrix, reductions
 
-__all__ = ["OPS", "REQUIRED", "ROLES", "TABLE", "Op", "Param", "call", "function_names", "lookup_function",
-           "lookup_method", "lookup_symbol", "method_names"]
+__all__ = ["CONSTANTS", "LIBRARY_TITLES", "NAMESPACES", "OPS", "REQUIRED", "ROLES", "TABLE", "Op", "Param", "call",
+           "function_names", "library_names", "lookup_function", "lookup_in", "lookup_method", "lookup_symbol",
+           "method_names"]
 
 TABLE: tuple[Op, ...] = (*algebra.ROWS, *reductions.ROWS, *elementwise.ROWS, *matrix.ROWS, *constructors.ROWS)
 
@@ -28,6 +31,23 @@ for _op in TABLE:
     for _spelling in (_op.name, *_op.aliases):
         _FUNCTIONS.setdefault(_spelling, _op)
 _METHODS: dict[str, Op] = {m: op for op in TABLE for m in op.methods}
+_LIBRARY: dict[str, dict[str, tuple[Op, ...]]] = {"numpy": {}, "torch": {}}
+for _op in TABLE:
+    for _library, _names in (("numpy", _op.numpy_names), ("torch", _op.torch_names)):
+        for _spelling in _names:
+            _LIBRARY[_library][_spelling] = (*_LIBRARY[_library].get(_spelling, ()), _op)
+
+#: Where a dotted prefix points: (library, sub-namespace), `np.linalg.det` is numpy's `linalg.det`.
+NAMESPACES = {
+    "np": ("numpy", ""), "numpy": ("numpy", ""), "np.linalg": ("numpy", "linalg."),
+    "numpy.linalg": ("numpy", "linalg."), "torch": ("torch", ""), "F": ("torch", ""),
+    "torch.nn.functional": ("torch", ""), "nn.functional": ("torch", ""), "torch.linalg": ("torch", "linalg."),
+    "torch.special": ("torch", "special."), "math": ("math", ""),
+}
+LIBRARY_TITLES = {"numpy": "NumPy", "torch": "PyTorch", "math": "math"}
+
+#: Named constants and the libraries that spell them (`np.pi`, `math.e`, `torch.inf`, and bare `pi`).
+CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf}
 _BINARY: dict[str, Op] = {op.symbol: op for op in TABLE if op.symbol and (op.arity == 2 or op.params)}
 _UNARY: dict[str, Op] = {op.symbol: op for op in TABLE if op.symbol and op.arity == 1 and not op.params}
 
@@ -39,6 +59,24 @@ def lookup_function(name: str) -> Op | None:
     'matmul'
     """
     return _FUNCTIONS.get(name)
+
+
+def lookup_in(library: str, name: str) -> tuple[Op, ...]:
+    """The ops a library's spelling means (`linalg.det` in numpy), in the order to try them; () if none.
+
+    >>> [op.name for op in lookup_in("numpy", "linalg.det")], lookup_in("numpy", "relu")
+    (['det'], ())
+    """
+    return _LIBRARY.get(library, {}).get(name, ())
+
+
+def library_names(library: str) -> list[str]:
+    """Every spelling a library has in the table, for suggestions.
+
+    >>> "linalg.inv" in library_names("numpy")
+    True
+    """
+    return sorted(_LIBRARY.get(library, {}))
 
 
 def lookup_method(name: str) -> Op | None:

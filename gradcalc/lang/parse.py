@@ -1,10 +1,12 @@
 """Text to tree: Python's own tokenizer and grammar, then a strict whitelist.
 
 `ast.parse(..., mode="eval")` only builds a syntax tree; nothing is ever
-evaluated. The visitor accepts numbers, ASCII identifiers, the operators
-`+ - * / ** @`, calls of functions in the operator table (with `np.`,
-`numpy.`, `torch.`, `t.`, `F.` prefixes), method chains (`x.mm(W).sum()`) and
-`.T`; anything else is a ParseError pointing at the offending character.
+evaluated. The visitor accepts numbers, the constants `pi`, `e`, `inf`,
+ASCII identifiers, the operators `+ - * / ** @`, calls of functions in the
+operator table, bare or with a library prefix (`np.`, `np.linalg.`,
+`torch.`, `F.`, ...: the spelling means what that library means, keywords
+included), method chains (`x.mm(W).sum()`) and `.T`; anything else is a
+ParseError pointing at the offending character.
 
 >>> parse("sum((X@W - Y)**2)").op
 'sum'
@@ -16,17 +18,17 @@ from __future__ import annotations
 
 import ast
 import difflib
+import math
 import re
 import sys
 import warnings
 from typing import Any
 
 from gradcalc.errors import ParseError
-from gradcalc.lang.ops import OPS, REQUIRED, Op, Param, lookup_function, lookup_method, lookup_symbol
-from gradcalc.lang.ops import function_names, method_names
+from gradcalc.lang.ops import (CONSTANTS, LIBRARY_TITLES, NAMESPACES, OPS, REQUIRED, Op, Param, function_names,
+                               library_names, lookup_function, lookup_in, lookup_method, lookup_symbol, method_names)
 from gradcalc.lang.tree import Node
 
-PREFIXES = ("np", "numpy", "torch", "t", "F", "torch.nn.functional")
 MAX_LENGTH = 10_000  # characters in an expression
 MAX_DEPTH = 150  # levels of nesting (calls, operators, parentheses) in an expression
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -143,6 +145,8 @@ class _Visitor:
             raise self.fail(f"invalid name {node.id!r}", node)
         if node.id.startswith("__"):
             raise self.fail(f"invalid name {node.id!r}: names may not start with '__'", node)
+        if node.id in CONSTANTS:
+            return Node("const", value=CONSTANTS[node.id], span=self.span(node))
         if lookup_function(node.id) is not None:
             raise self.fail(f"{node.id!r} is a function; call it as {node.id}(...)", node)
         return Node("var", name=node.id, span=self.span(node))
@@ -150,6 +154,11 @@ class _Visitor:
     def binary(self, node: ast.BinOp) -> Node:
         op = lookup_symbol(_BINOPS[type(node.op)], binary=True)
         left = self.visit(node.left)
+        if op.arity == 1 and _fold_ast(node.right) is None and _positive(_fold(left)):  # `e**X`, `2**X`
+            base = _fold(left)
+            exponent = self.visit(node.right)
+            scaled = exponent if base == math.e else Node("mul", (Node("const", value=math.log(base)), exponent))
+            return Node("exp", (scaled,), span=self.span(node))
         if op.arity == 1:  # `A ** p`: the right operand is the op's first parameter
             return self.build(op, [left], {op.params[0].name: node.right}, node)
         return self.build(op, [left, self.visit(node.right)], {}, node)
@@ -157,7 +166,9 @@ class _Visitor:
     def attribute(self, node: ast.Attribute) -> Node:
         if node.attr == "T":
             return self.build(lookup_method("t"), [self.visit(node.value)], {}, node)
-        if _dotted(node.value) in PREFIXES:
+        if _dotted(node.value) in NAMESPACES:
+            if node.attr in CONSTANTS:
+                return Node("const", value=CONSTANTS[node.attr], span=self.span(node))
             raise self.fail(f"{_dotted(node)} must be called, e.g. {_dotted(node)}(X)", node)
         self.visit(node.value)
         raise ParseError(f"unknown attribute '.{node.attr}'; did you mean '.T'?",
@@ -170,18 +181,33 @@ class _Visitor:
             return self.build(op, node.args, node.keywords, node)
         if isinstance(func, ast.Attribute):
             prefix = _dotted(func.value)
-            op = lookup_function(func.attr)
-            if prefix in PREFIXES and op is not None and (prefix != "t" or len(node.args) >= max(op.arity, 1)):
-                return self.build(op, node.args, node.keywords, node)
-            if prefix in PREFIXES and prefix != "t":
-                self.function(func.attr, node)
+            if prefix in NAMESPACES:
+                return self.library_call(prefix, func.attr, node)
             receiver = self.visit(func.value)
             method = lookup_method(func.attr)
             if method is None:
                 message = f"unknown method '.{func.attr}()'{_suggest(func.attr, method_names(), 'methods')}"
                 raise ParseError(message, position=self.span(func)[1] - len(func.attr), source=self.text)
-            return self.build(method, [receiver, *node.args], node.keywords, node)
+            return self.build(method, [receiver, *node.args], node.keywords, node, library="method")
         raise self.fail(f"unsupported call of {_describe(func)}", node)
+
+    def library_call(self, prefix: str, name: str, node: ast.Call) -> Node:
+        """`np.max(X, 0)`, `torch.max(X, Y)`: the op that library means, keywords spelled as it spells them."""
+        library, sub = NAMESPACES[prefix]
+        candidates = lookup_in(library, sub + name)
+        if not candidates and library == "math":
+            raise self.fail(f"math.{name} works on plain numbers only; for arrays write np.{name}(...) or {name}(...)",
+                            node)
+        if not candidates:
+            known = [n[len(sub):] for n in library_names(library) if n.startswith(sub)]
+            bare = lookup_function(name)
+            instead = f"; gradcalc's own {name}(...) means {bare.doc.split(':')[0]}" if bare else ""
+            raise self.fail(f"{prefix}.{name} is not a {LIBRARY_TITLES[library]} function gradcalc knows"
+                            f"{instead}{_suggest(name, known, 'functions there')}", node)
+        for op in candidates[:-1]:  # an overloaded spelling: the first op whose extra arguments are constants
+            if all(_fold_ast(a) is not None for a in node.args[op.arity:]):
+                return self.build(op, node.args, node.keywords, node, library=library)
+        return self.build(candidates[-1], node.args, node.keywords, node, library=library)
 
     def function(self, name: str, where: ast.AST) -> Op:
         op = lookup_function(name)
@@ -190,42 +216,71 @@ class _Visitor:
         return op
 
     def build(self, op: Op, args: list[Any], keywords: list[ast.keyword] | dict[str, Any],
-              node: ast.AST) -> Node:
-        """Sort call arguments into tensor inputs and constant parameters, then make the node."""
+              node: ast.AST, library: str = "numpy") -> Node:
+        """Sort call arguments into tensor inputs and constant parameters, then make the node.
+
+        `library` is whose keywords and defaults apply: "numpy" (bare names
+        and `np.`), "torch", or "method" (either, told apart by the keywords
+        used; a method whose defaults differ between the two is refused).
+        """
         tensors, extra = list(args[: op.arity]), list(args[op.arity:])
         if len(tensors) < op.arity or len(extra) > len(op.params):
             raise self.fail(f"{op.name}() takes {_signature(op)}, got {len(args)} argument(s)", node)
         named = dict(zip((p.name for p in op.params), extra))
-        for kw in keywords if isinstance(keywords, list) else []:
-            if kw.arg not in {p.name for p in op.params} or kw.arg in named:
-                allowed = ", ".join(p.name for p in op.params) or "none"
-                raise self.fail(f"{op.name}() got an unexpected keyword {kw.arg!r} (allowed: {allowed})", kw.value)
-            named[kw.arg] = kw.value
+        given = [kw for kw in keywords] if isinstance(keywords, list) else []
+        library = _method_library(op, given) if library == "method" else library
+        for kw in given:
+            param = _keyword_param(op, kw.arg, library)
+            if param is None or param.name in named:
+                raise self.fail(_bad_keyword(op, kw.arg, library), kw.value)
+            named[param.name] = kw.value
         if isinstance(keywords, dict):
             named.update(keywords)
         inputs = [a if isinstance(a, Node) else self.visit(a) for a in tensors]
         params = {}
         for param in op.params:
             if param.name in named:
-                params[param.name] = self.number(named[param.name], op, param)
+                params[param.name] = self.constant_param(named[param.name], op, param)
+            elif library in ("torch", "either") and param.torch_default is not REQUIRED:
+                if library == "either":
+                    raise self.fail(_ambiguous(op, param), node)
+                params[param.name] = param.torch_default
             elif param.default is REQUIRED:
                 raise self.fail(f"{op.name}() needs its {param.name!r} argument: {_signature(op)}", node)
         span = self.span(node)
         zero = _zero_denominator(op, inputs, params)
         if zero is not None:
             raise ParseError("division by zero", position=zero.span[0], source=self.text)
+        note = op.torch_note.format(text=self.text[span[0]:span[1]]) if library == "torch" and op.torch_note else ""
         if op.expand is not None:
             return _respan(op.expand(*inputs, **params), span)
-        return Node(op.name, tuple(inputs), tuple(params.items()), span=span)
+        return Node(op.name, tuple(inputs), tuple(params.items()), span=span, note=note)
+
+    def constant_param(self, value: ast.AST, op: Op, param: Param) -> Any:
+        """A constant parameter: a number (possibly an arithmetic of numbers), True/False, or a choice."""
+        if param.kind == "flag":
+            if isinstance(value, ast.Constant) and isinstance(value.value, bool):
+                return value.value
+            raise self.fail(f"{op.name}(): {param.name!r} must be True or False", value)
+        if param.kind == "choice":
+            if isinstance(value, ast.Constant) and value.value in param.choices:
+                return value.value
+            allowed = ", ".join(repr(c) for c in param.choices)
+            raise self.fail(f"{op.name}(): {param.name!r} must be one of {allowed}", value)
+        if param.kind == "axis" and isinstance(value, ast.Constant) and value.value is None and param.default is None:
+            return None
+        return self.number(value, op, param)
 
     def number(self, value: ast.AST, op: Op, param: Param) -> float | int:
-        """A constant parameter: a number, possibly written as an arithmetic of numbers."""
+        """A constant numeric parameter, possibly written as an arithmetic of numbers."""
         number = _fold(self.visit(value))
         real = isinstance(number, (int, float)) and abs(number) <= sys.float_info.max  # 10**400: no OverflowError
         whole = real and number == int(number) and (param.kind == "axis" or number >= 1)
         if not real or (param.kind != "number" and not whole):
             kind = {"number": "a number", "size": "a positive integer", "axis": "an integer"}[param.kind]
-            raise self.fail(f"{op.name}(): {param.name!r} must be {kind} (a constant, not a variable)", value)
+            other = OPS.get(op.confused_with)
+            hint = f"; for the {other.doc.split(':')[0]} write {other.name}(A, B)" if other else ""
+            raise self.fail(f"{op.name}(): {param.name!r} must be {kind} (a constant, not a variable){hint}", value)
         return number if param.kind == "number" else int(number)
 
 
@@ -248,6 +303,49 @@ def _fold(node: Node) -> float | int | None:
         return op.fold(*values, *node.kwargs.values())
     except (ArithmeticError, ValueError):
         return None
+
+
+def _fold_ast(node: ast.AST) -> float | int | None:
+    """The value of a constant-only argument (`1`, `-1`, `2*3`), or None; nothing is evaluated but arithmetic."""
+    try:
+        return _fold(_Visitor(ast.unparse(node), 0).visit(ast.parse(ast.unparse(node), mode="eval").body))
+    except (ParseError, SyntaxError, ValueError, RecursionError):
+        return None
+
+
+def _positive(number: float | int | None) -> bool:
+    return isinstance(number, (int, float)) and 0 < number <= sys.float_info.max and number != 1
+
+
+def _method_library(op: Op, keywords: list[ast.keyword]) -> str:
+    """Whose method `X.var(...)` is, told by its keywords: NumPy's (`axis=`), PyTorch's (`dim=`) or "either"."""
+    numpy = any(kw.arg == p.name and p.torch and p.torch != p.name for kw in keywords for p in op.params)
+    torch = any(kw.arg == p.torch and p.torch != p.name for kw in keywords for p in op.params)
+    return "numpy" if numpy and not torch else "torch" if torch and not numpy else "either"
+
+
+def _keyword_param(op: Op, keyword: str | None, library: str) -> Param | None:
+    for param in op.params:
+        if keyword == param.keyword(library) or (library == "either" and keyword in (param.name, param.torch)):
+            return param
+    return None
+
+
+def _bad_keyword(op: Op, keyword: str | None, library: str) -> str:
+    allowed = ", ".join(p.keyword(library) for p in op.params) or "none"
+    other = next((p for p in op.params if keyword in (p.name, p.torch)), None)
+    if other is not None and library == "numpy":
+        return (f"{op.name}() got the PyTorch keyword {keyword!r}; bare names follow NumPy: write "
+                f"{other.name}=..., or torch.{op.name}(..., {keyword}=...)")
+    if other is not None:
+        return f"{op.name}() got the NumPy keyword {keyword!r}; PyTorch spells it {other.keyword('torch')}=..."
+    return f"{op.name}() got an unexpected keyword {keyword!r} (allowed: {allowed})"
+
+
+def _ambiguous(op: Op, param: Param) -> str:
+    return (f"X.{op.name}() means {param.name}={param.default} in NumPy but {param.torch}={param.torch_default} in "
+            f"PyTorch; say which: np.{op.name}(X), torch.{op.name}(X), or pass {param.name}= (NumPy) or "
+            f"{param.torch}= (PyTorch)")
 
 
 def _respan(node: Node, span: tuple[int, int]) -> Node:

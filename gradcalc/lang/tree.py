@@ -31,6 +31,7 @@ class Node:
     name: str = ""
     value: Number = 0
     span: tuple[int, int] = field(default=(0, 0))
+    note: str = ""  # what the user should know about how this spelling was read (torch.max(X, 1): values)
 
     @property
     def kwargs(self) -> dict[str, Number]:

@@ -22,10 +22,12 @@ ROWS: tuple[Op, ...] = (
         sym=lambda s, a, b: s.add(a, b),
         sym_vjp=(lambda s, g, ans, a, b: g, lambda s, g, ans, a, b: g),
         fold=operator.add,
+        numpy_names=("add",), torch_names=("add",),
     ),
     Op(
         "sub", "subtraction: A - B, composed as A + (-B)", arity=2, symbol="-", role="arithmetic",
         expand=lambda a, b: call("add", a, call("neg", b)),
+        numpy_names=("subtract",), torch_names=("sub", "subtract"),
     ),
     Op(
         "neg", "negation: -A", symbol="-", role="arithmetic",
@@ -34,6 +36,7 @@ ROWS: tuple[Op, ...] = (
         sym=lambda s, a: s.neg(a),
         sym_vjp=(lambda s, g, ans, a: s.neg(g),),
         fold=operator.neg,
+        numpy_names=("negative",), torch_names=("neg", "negative"),
     ),
     Op(
         "mul", "product: A * B, elementwise (Hadamard) with scalar broadcasting", arity=2, symbol="*",
@@ -43,10 +46,12 @@ ROWS: tuple[Op, ...] = (
         sym=lambda s, a, b: s.mul(a, b),
         sym_vjp=(lambda s, g, ans, a, b: s.mul(g, b), lambda s, g, ans, a, b: s.mul(g, a)),
         fold=operator.mul,
+        numpy_names=("multiply",), torch_names=("mul", "multiply"),
     ),
     Op(
         "div", "quotient: A / B, composed as A * B**-1", arity=2, symbol="/", role="arithmetic",
         expand=lambda a, b: call("mul", a, call("pow", b, p=-1)),
+        numpy_names=("divide", "true_divide"), torch_names=("div", "divide", "true_divide"),
     ),
     Op(
         "pow", "power: A ** p, elementwise, p a number", params=(Param("p"),), symbol="**", role="arithmetic",
@@ -56,6 +61,7 @@ ROWS: tuple[Op, ...] = (
         sym=lambda s, a, p: s.pow(a, p),
         sym_vjp=(lambda s, g, ans, a, p: s.mul(g, s.scale(s.number(p), s.pow(a, s.number(p) - 1))),),
         fold=operator.pow,
+        numpy_names=("power",), torch_names=("pow",),
     ),
     Op(
         "matmul", "matrix product: A @ B", arity=2, symbol="@", role="matrix",
@@ -64,6 +70,7 @@ ROWS: tuple[Op, ...] = (
         vjp=(kernels.matmul_vjp_left, kernels.matmul_vjp_right),
         sym=lambda s, a, b: s.matmul(a, b),
         sym_vjp=(kernels.sym_matmul_left, kernels.sym_matmul_right),
+        numpy_names=("matmul",), torch_names=("matmul", "mm"),
     ),
     Op(
         "dot", "inner product of two 1-D vectors", arity=2, methods=("dot",), ranks=(1, 1), role="matrix",
@@ -72,6 +79,7 @@ ROWS: tuple[Op, ...] = (
         sym=lambda s, a, b: s.matmul(a, b),
         sym_vjp=(lambda s, g, ans, a, b: s.scale(g, b), lambda s, g, ans, a, b: s.scale(g, a)),
         numpy="np.dot({0}, {1})",
+        numpy_names=("dot",), torch_names=("dot",),
     ),
     Op(
         "outer", "outer product of two 1-D vectors", arity=2, methods=("outer",), ranks=(1, 1), role="matrix",
@@ -80,6 +88,7 @@ ROWS: tuple[Op, ...] = (
         sym=lambda s, a, b: s.outer(a, b),
         sym_vjp=(lambda s, g, ans, a, b: s.matmul(g, b), lambda s, g, ans, a, b: s.matmul(s.T(g), a)),
         numpy="np.outer({0}, {1})",
+        numpy_names=("outer",), torch_names=("outer", "ger"),
     ),
     Op(
         "diag", "diagonal matrix of a vector, or the diagonal of a square matrix", methods=("diag",),
@@ -89,6 +98,7 @@ ROWS: tuple[Op, ...] = (
         sym=lambda s, a: s.diag(a),
         sym_vjp=(lambda s, g, ans, a: s.diag(g),),
         numpy="np.diag({0})",
+        numpy_names=("diag",), torch_names=("diag",),
     ),
     Op(
         "transpose", "transpose: A.T, A.t(), transpose(A)", methods=("t", "transpose"), symbol=".T",
@@ -97,5 +107,6 @@ ROWS: tuple[Op, ...] = (
         vjp=(lambda ans, a: np.transpose,),
         sym=lambda s, a: s.T(a),
         sym_vjp=(lambda s, g, ans, a: s.T(g),),
+        numpy_names=("transpose",), torch_names=("t",),
     ),
 )

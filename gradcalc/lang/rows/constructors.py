@@ -20,17 +20,20 @@ ROWS: tuple[Op, ...] = (
         aliases=("identity",),
         shape=rules.square_of, forward=lambda n: np.eye(n),
         sym=lambda s, n: s.eye(n),
+        numpy_names=("eye", "identity"), torch_names=("eye",),
     ),
     Op(
         "ones", "ones: a vector ones(n) or a matrix ones(n, m)", arity=0, role="constructor",
         params=(Param("n", kind="size"), Param("m", None, kind="size")),
         shape=rules.sized, forward=lambda n, m=None: np.ones((n,) if m is None else (n, m)),
         sym=lambda s, n, m=None: s.ones(n, m),
+        numpy_names=(), torch_names=("ones",),
     ),
     Op(
         "zeros", "zeros: a vector zeros(n) or a matrix zeros(n, m)", arity=0, role="constructor",
         params=(Param("n", kind="size"), Param("m", None, kind="size")),
         shape=rules.sized, forward=lambda n, m=None: np.zeros((n,) if m is None else (n, m)),
         sym=lambda s, n, m=None: s.zeros(n, m),
+        numpy_names=(), torch_names=("zeros",),
     ),
 )

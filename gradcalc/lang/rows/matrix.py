@@ -21,6 +21,7 @@ ROWS: tuple[Op, ...] = (
         sym=lambda s, a: s.reduce("norm", a),
         sym_vjp=(lambda s, g, ans, a: s.scale(g / ans, a),),
         numpy="np.linalg.norm({0})", latex=r"\operatorname{norm}",
+        numpy_names=("linalg.norm",), torch_names=("norm", "linalg.norm"),
     ),
     Op(
         "logsumexp", "log of the sum of exp over all entries", methods=("logsumexp",), role="scalar",
@@ -32,6 +33,7 @@ ROWS: tuple[Op, ...] = (
         helper=("def logsumexp(a):",
                 "    top = np.max(a)",
                 "    return top + np.log(np.sum(np.exp(a - top)))"),
+        numpy_names=(), torch_names=("logsumexp", "special.logsumexp"),
     ),
     Op(
         "softmax", "softmax over all entries: exp(A - logsumexp(A))", methods=("softmax",), role="activation",
@@ -43,6 +45,7 @@ ROWS: tuple[Op, ...] = (
         helper=("def softmax(a):",
                 "    e = np.exp(a - np.max(a))",
                 "    return e / np.sum(e)"),
+        numpy_names=(), torch_names=("softmax", "special.softmax"),
     ),
     Op(
         "det", "determinant of a square matrix", methods=("det",), role="scalar",
@@ -52,6 +55,7 @@ ROWS: tuple[Op, ...] = (
         sym_vjp=(lambda s, g, ans, a: s.scale(g * ans, s.T(s.inv(a))),),
         domain=(SPD,), at_singular="PyTorch would return the adjugate",
         numpy="np.linalg.det({0})", latex=r"\det",
+        numpy_names=("linalg.det",), torch_names=("det", "linalg.det"),
     ),
     Op(
         "logdet", "log of the determinant (NaN for a negative determinant, as torch.logdet)",
@@ -64,6 +68,7 @@ ROWS: tuple[Op, ...] = (
         helper=("def logdet(a):",
                 "    sign, logabs = np.linalg.slogdet(a)",
                 "    return logabs if sign > 0 else (-np.inf if sign == 0 else np.nan)  # as torch.logdet"),
+        numpy_names=(), torch_names=("logdet",),
     ),
     Op(
         "inv", "matrix inverse", aliases=("inverse",), methods=("inverse", "inv"), role="matrix",
@@ -72,5 +77,6 @@ ROWS: tuple[Op, ...] = (
         sym=lambda s, a: s.inv(a),
         sym_vjp=(lambda s, g, ans, a: s.neg(s.matmul(s.matmul(s.T(ans), g), s.T(ans))),),
         domain=(SPD,), numpy="np.linalg.inv({0})", pretty="inv", latex=r"\operatorname{inv}",
+        numpy_names=("linalg.inv",), torch_names=("inverse", "linalg.inv"),
     ),
 )

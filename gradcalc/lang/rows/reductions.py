@@ -21,6 +21,7 @@ ROWS: tuple[Op, ...] = (
         sym=lambda s, a, axis=None: s.reduce("sum", a, axis),
         sym_vjp=(lambda s, g, ans, a, axis=None: s.spread(g, a, axis),),
         numpy="np.sum({0})",
+        numpy_names=("sum",), torch_names=("sum",),
     ),
     Op(
         "mean", "mean of all entries, or along an axis", params=(Param("axis", None, kind="axis"),),
@@ -30,6 +31,7 @@ ROWS: tuple[Op, ...] = (
         sym=lambda s, a, axis=None: s.reduce("mean", a, axis),
         sym_vjp=(lambda s, g, ans, a, axis=None: s.scale(s.size(ans) / s.size(a), s.spread(g, a, axis)),),
         numpy="np.mean({0})",
+        numpy_names=("mean",), torch_names=("mean",),
     ),
     Op(
         "trace", "trace of a square matrix", aliases=("tr",), methods=("trace",), role="scalar",
@@ -38,5 +40,6 @@ ROWS: tuple[Op, ...] = (
         sym=lambda s, a: s.trace(a),
         sym_vjp=(lambda s, g, ans, a: s.scale(g, s.eye(a.shape[0])),),
         numpy="np.trace({0})", pretty="tr", latex=r"\operatorname{tr}",
+        numpy_names=("trace",), torch_names=("trace",),
     ),
 )
