@@ -58,13 +58,21 @@ class EvalOptions:
     max_elements: int = MAX_ELEMENTS
     vjp: Value | None = None
     vjp_name: str | None = None
+    expect: tuple[tuple[str, str], ...] = ()  # --expect NAME=FORMULA: the user's own gradients to check
+    order: tuple[str, ...] = ()  # --order x,W,y: the order random values are drawn in (then first appearance)
     jacobian: bool = False
     jacobian_limit: int = JACOBIAN_LIMIT
+    hessian: bool = False  # --hessian: the Hessian over the --wrt variables
+    hvp: Value | None = None  # --hvp SOURCE: the direction of a Hessian-vector product (named hvp_name, or v)
+    hvp_name: str | None = None
+    jvp: Value | None = None  # --jvp SOURCE: the direction of a Jacobian-vector product (named jvp_name, or v)
+    jvp_name: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "wrt", tuple(dict.fromkeys(self.wrt or ())))
         object.__setattr__(self, "shapes", dict(self.shapes))
         object.__setattr__(self, "values", dict(self.values))
+        object.__setattr__(self, "order", tuple(dict.fromkeys(self.order or ())))
         check_choice("--rng", self.rng, RNGS)
         check_choice("--dtype", self.dtype, DTYPES)
         for name, value in (("--rtol", self.rtol), ("--atol", self.atol)):
@@ -76,12 +84,29 @@ class EvalOptions:
         if self.vjp is not None and self.jacobian:
             raise InputError("--vjp and --jacobian: give one; --vjp SOURCE weights the output (vᵀJ), --jacobian "
                              "shows all of J")
+        if self.expect and (self.vjp is not None or self.jacobian):
+            raise InputError("--expect checks a gradient of a scalar expression; it works with eval, not with "
+                             "--vjp or --jacobian")
         if self.jacobian and self.steps:
             raise InputError("--steps works with eval and eval --vjp, not with --jacobian")
+        self._check_second_order()
+
+    def _check_second_order(self) -> None:
+        """--hessian, --hvp and --jvp: one at a time, and not with the first-order options that need a gradient."""
+        asked = [name for name, on in (("--hessian", self.hessian), ("--hvp", self.hvp is not None),
+                                       ("--jvp", self.jvp is not None)) if on]
+        others = [name for name, on in (("--vjp", self.vjp is not None), ("--jacobian", self.jacobian),
+                                        ("--steps", self.steps), ("--expect", bool(self.expect))) if on]
+        if len(asked) > 1:
+            raise InputError(f"{' and '.join(asked)}: give one; --hessian forms the whole Hessian, --hvp SOURCE its "
+                             "product with a direction, --jvp SOURCE the directional derivative of the expression")
+        if asked and others:
+            raise InputError(f"{asked[0]} and {others[0]}: {others[0]} works with first-order eval; second order "
+                             f"and forward mode ({asked[0]}) show no backward chain, VJP or --expect check")
 
 
 def from_text(*, wrt: list[str] = (), shape: list[str] = (), value: list[str] = (), vjp: str | None = None,
-              symbolic: bool = False, **typed: Any) -> EvalOptions:
+              hvp: str | None = None, jvp: str | None = None, symbolic: bool = False, **typed: Any) -> EvalOptions:
     """The options object from the command line's text: `--shape`, `--value`, `--vjp` parsed, the rest as typed.
 
     >>> from_text(shape=["X=n,k"], symbolic=True).shapes
@@ -91,7 +116,10 @@ def from_text(*, wrt: list[str] = (), shape: list[str] = (), value: list[str] = 
     shapes = dict(parse_shape_option(s, symbolic) for s in shape)
     values = load_all(list(value))
     name, weights = parse_vjp_option(vjp) if vjp is not None else (None, None)
-    return replace(options, shapes=shapes, values=values, vjp=weights, vjp_name=name)
+    hvp_name, hvp_value = parse_vjp_option(hvp, "--hvp") if hvp is not None else (None, None)
+    jvp_name, jvp_value = parse_vjp_option(jvp, "--jvp") if jvp is not None else (None, None)
+    return replace(options, shapes=shapes, values=values, vjp=weights, vjp_name=name, hvp=hvp_value,
+                   hvp_name=hvp_name, jvp=jvp_value, jvp_name=jvp_name)
 
 
 def check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
@@ -105,8 +133,9 @@ def check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
         raise InputError(f"{option} {value}: not one of {', '.join(choices)}; e.g. {option} {choices[-1]}")
 
 
-def parse_vjp_option(text: str) -> tuple[str | None, Value]:
-    """`--vjp SOURCE` (any `--value` source) or `--vjp NAME=SOURCE`, which names the weights in the formulas.
+def parse_vjp_option(text: str, option: str = "--vjp") -> tuple[str | None, Value]:
+    """`--vjp SOURCE` (any `--value` source) or `--vjp NAME=SOURCE`, which names the weights in the formulas;
+    `--hvp` and `--jvp` give their directions the same way (`option`).
 
     >>> parse_vjp_option("[[1, 0.1]]")[1].value, parse_vjp_option("g=[1, 2]")[0]
     (array([[1. , 0.1]]), 'g')
@@ -120,7 +149,7 @@ def parse_vjp_option(text: str) -> tuple[str | None, Value]:
         return name, load(name or "v", source)
     except InputError as err:
         detail = err.message.removeprefix(f"--value {name or 'v'}={source}: ")
-        raise InputError(f"--vjp {text}: {detail}") from None
+        raise InputError(f"{option} {text}: {detail}") from None
 
 
 def parse_save_option(text: str) -> tuple[str, Path]:

@@ -14,6 +14,7 @@ formula. Comparison is exact when the difference is rational, otherwise to
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,6 +140,10 @@ def number(x: Any) -> Any:
         raise TypeError(x)
     if isinstance(x, int) or (isinstance(x, float) and x.is_integer()):
         return sp.Integer(int(x))
+    if x == math.pi:  # `pi` in a printed formula (erf's 2/sqrt(pi)) is π, not its float
+        return sp.pi
+    if isinstance(x, float) and math.isinf(x):
+        return sp.oo if x > 0 else -sp.oo
     return sp.Rational(repr(float(x)))
 
 
@@ -148,6 +153,53 @@ def _sum(xs: list[Any]) -> Any:
 
 def _mean(xs: list[Any]) -> Any:
     return sp.Add(*xs) / len(xs)
+
+
+def _variance(ddof: Any) -> Any:
+    """The variance with `ddof` (N - ddof in the denominator), as np.var."""
+    return lambda xs: sp.Add(*((x - _mean(xs)) ** 2 for x in xs)) / (len(xs) - number(ddof))
+
+
+def _softmax(xs: list[Any]) -> list[Any]:
+    total = sp.Add(*(sp.exp(x) for x in xs))
+    return [sp.exp(x) / total for x in xs]
+
+
+def _log_softmax(xs: list[Any]) -> list[Any]:
+    total = sp.log(sp.Add(*(sp.exp(x) for x in xs)))
+    return [x - total for x in xs]
+
+
+#: The reductions along an axis: for the node's parameters, the function of the entries reduced.
+REDUCTIONS = {
+    "sum": lambda kw: _sum,
+    "mean": lambda kw: _mean,
+    "variance": lambda kw: _variance(kw.get("ddof", 0)),
+    "std": lambda kw: (lambda xs: sp.sqrt(_variance(kw.get("ddof", 0))(xs))),
+    "max": lambda kw: (lambda xs: sp.Max(*xs)),
+    "min": lambda kw: (lambda xs: sp.Min(*xs)),
+    "logsumexp": lambda kw: (lambda xs: sp.log(sp.Add(*(sp.exp(x) for x in xs)))),
+}
+
+
+def kept(r: T, a: T, axis: Any, keepdims: Any) -> T:
+    """A reduction's result with keepdims: the reduced axes kept as size 1 (NumPy's shapes)."""
+    if not keepdims or a.ndim == 0:
+        return r
+    if axis is None or a.ndim == 1:
+        return matrix(sp.Matrix([[r.data]])) if a.ndim == 2 else vector([r.data])
+    column = sp.Matrix(r.data)
+    return matrix(column.T if int(axis) % 2 == 0 else column)
+
+
+def along(a: T, axis: Any, f: Any) -> T:
+    """A function of entries to entries (softmax) of all entries, or of each row (axis 1) or column (axis 0)."""
+    if axis is None or a.ndim < 2:
+        return whole(a, f)
+    m = a.data
+    if int(axis) % 2 == 1:
+        return matrix(sp.Matrix.vstack(*(sp.Matrix([f(list(m[i, :]))]) for i in range(m.rows))))
+    return matrix(sp.Matrix.hstack(*(sp.Matrix(f(list(m[:, j]))) for j in range(m.cols))))
 
 
 ELEMENTWISE = {
@@ -164,6 +216,9 @@ ELEMENTWISE = {
     "sigmoid": lambda x: 1 / (1 + sp.exp(-x)),
     "softplus": lambda x: sp.log(1 + sp.exp(x)),
     "relu": lambda x: sp.Max(x, 0),
+    "erf": sp.erf,
+    "log1p": lambda x: sp.log(1 + x),
+    "expm1": lambda x: sp.exp(x) - 1,
 }
 
 
@@ -203,15 +258,32 @@ def _explicit_node(node: Node, args: list[T], env: dict[str, T], frozen: dict[An
     if op == "heaviside":
         h0 = number(kw.get("h0", 0))
         return elementwise(lambda x: sp.Heaviside(x, h0), args[0])
-    if op == "clamp":
-        lo = number(kw["min"])
-        return elementwise(lambda x: sp.Max(x, lo), args[0])
+    if op == "clamp":  # Max then Min: with min > max every entry is max, as torch.clamp
+        lo, hi = number(kw.get("min", -math.inf)), number(kw.get("max", math.inf))
+        return elementwise(lambda x: sp.Min(sp.Max(x, lo), hi), args[0])
+    if op == "minimum":
+        return elementwise(lambda x, y: sp.Min(x, y), *args)
+    if op in COMPARISONS:
+        return elementwise(lambda x, y: sp.Piecewise((1, COMPARISONS[op](x, y)), (0, True)), *args)
+    if op == "where":  # nonzero is true, as np.where
+        return elementwise(lambda c, x, y: sp.Piecewise((x, sp.Ne(c, 0)), (y, True)), *args)
+    if op == "leaky_relu":
+        slope = number(kw.get("negative_slope", 0.01))
+        return elementwise(lambda x: sp.Piecewise((x, x > 0), (slope * x, True)), args[0])
+    if op == "elu":
+        alpha = number(kw.get("alpha", 1.0))
+        return elementwise(lambda x: sp.Piecewise((x, x > 0), (alpha * (sp.exp(x) - 1), True)), args[0])
+    if op == "gelu" and kw.get("approximate", "none") == "tanh":  # PyTorch's constants, exactly
+        beta, kappa = sp.sqrt(2 / sp.pi), sp.Rational("0.044715")
+        return elementwise(lambda x: x / 2 * (1 + sp.tanh(beta * (x + kappa * x**3))), args[0])
+    if op == "gelu":
+        return elementwise(lambda x: x / 2 * (1 + sp.erf(x / sp.sqrt(2))), args[0])
     if op == "maximum":
         return elementwise(lambda x, y: sp.Max(x, y), *args)
     if op == "detach":
         a = args[0]
         return T(a.data.xreplace(frozen), a.ndim)
-    if op == "matmul":
+    if op in ("matmul", "mm"):
         return matmul(*args)
     if op == "dot":
         a, b = args
@@ -230,22 +302,16 @@ def _explicit_node(node: Node, args: list[T], env: dict[str, T], frozen: dict[An
     if op == "transpose":
         a = args[0]
         return matrix(a.data.T) if a.ndim == 2 else a
-    if op == "sum":
-        return reduce_axis(args[0], kw.get("axis"), _sum)
-    if op == "mean":
-        return reduce_axis(args[0], kw.get("axis"), _mean)
+    if op in REDUCTIONS:
+        combine = REDUCTIONS[op](kw)
+        return kept(reduce_axis(args[0], kw.get("axis"), combine), args[0], kw.get("axis"), kw.get("keepdims"))
+    if op in ("softmax", "log_softmax"):
+        return along(args[0], kw.get("axis"), _softmax if op == "softmax" else _log_softmax)
     if op == "trace":
         m = square_matrix(args[0])
         return scalar(sp.Add(*(m[i, i] for i in range(m.rows))))
     if op == "norm":
         return scalar(sp.sqrt(sp.Add(*(x**2 for x in args[0].entries()))))
-    if op == "logsumexp":
-        return scalar(sp.log(sp.Add(*(sp.exp(x) for x in args[0].entries()))))
-    if op == "softmax":
-        def softmax(xs: list[Any]) -> list[Any]:
-            total = sp.Add(*(sp.exp(x) for x in xs))
-            return [sp.exp(x) / total for x in xs]
-        return whole(args[0], softmax)
     if op == "det":
         return scalar(square_matrix(args[0]).det())
     if op == "logdet":
@@ -260,14 +326,67 @@ def _explicit_node(node: Node, args: list[T], env: dict[str, T], frozen: dict[An
         if m is None:
             return vector([sp.Integer(fill)] * n)
         return matrix(sp.Matrix(n, int(m), lambda i, j: sp.Integer(fill)))
+    if op in SHAPING:
+        return SHAPING[op](args, kw)
     raise NotImplementedError(f"explicit(): no branch for op {op!r}")
 
 
-INTERPRETED = set(ELEMENTWISE) | {
-    "add", "sub", "mul", "div", "pow", "square", "heaviside", "clamp", "maximum", "detach", "matmul", "dot",
+def as_array(v: T) -> np.ndarray:
+    """NumPy's own view of a value, entries SymPy scalars: the reference semantics of indexing, reshape, kron."""
+    if v.ndim == 0:
+        return np.array(v.data, dtype=object)
+    return np.array(list(v.data) if v.ndim == 1 else v.data.tolist(), dtype=object)
+
+
+def from_array(a: Any) -> T:
+    a = np.asarray(a, dtype=object)
+    if a.ndim == 0:
+        return scalar(a.item())
+    return vector(list(a)) if a.ndim == 1 else matrix(sp.Matrix(a.tolist()))
+
+
+def _numpy_key(key: Any) -> tuple:
+    """A gradcalc key (an integer, or a tuple of integers and (start, stop, step) slices) as NumPy takes it."""
+    return tuple(i if isinstance(i, int) else slice(*i) for i in ((key,) if isinstance(key, int) else key))
+
+
+def _permute(a: np.ndarray, kw: dict[str, Any]) -> np.ndarray:
+    given = [kw[d] for d in ("d0", "d1") if kw.get(d) is not None]
+    assert not given or len(given) == a.ndim, f"permute {given} of a {a.ndim}-D operand"
+    return np.transpose(a, given or None)
+
+
+def _matrix_transpose(a: np.ndarray) -> np.ndarray:
+    assert a.ndim == 2, "matrix_transpose needs a matrix"
+    return a.T
+
+
+def _reshape(a: np.ndarray, kw: dict[str, Any]) -> np.ndarray:
+    return np.reshape(a, [kw["n"]] + ([kw["m"]] if kw.get("m") is not None else []))
+
+
+SHAPING = {  # each op exactly as NumPy computes it, on arrays of SymPy scalars
+    "index": lambda args, kw: from_array(as_array(args[0])[_numpy_key(kw["key"])]),
+    "reshape": lambda args, kw: from_array(_reshape(as_array(args[0]), kw)),
+    "permute": lambda args, kw: from_array(_permute(as_array(args[0]), kw)),
+    "swapaxes": lambda args, kw: from_array(np.swapaxes(as_array(args[0]), kw["axis1"], kw["axis2"])),
+    "matrix_transpose": lambda args, kw: from_array(_matrix_transpose(as_array(args[0]))),
+    "kron": lambda args, kw: from_array(np.kron(as_array(args[0]), as_array(args[1]))),
+}
+
+
+COMPARISONS = {"greater": sp.Gt, "less": sp.Lt, "greater_equal": sp.Ge, "less_equal": sp.Le, "equal": sp.Eq,
+               "not_equal": sp.Ne}
+
+INTERPRETED = set(ELEMENTWISE) | set(COMPARISONS) | {
+    "clamp_min", "clamp_max", "clip",  # composed: the parser makes them clamp
+    "minimum", "where", "leaky_relu", "elu", "gelu",
+    "add", "sub", "mul", "div", "pow", "square", "heaviside", "clamp", "maximum", "detach", "matmul", "mm", "dot",
     "outer", "diag", "transpose", "sum", "mean", "trace", "norm", "logsumexp", "softmax", "det", "logdet",
+    "variance", "std", "max", "min", "amax", "amin", "log_softmax",  # amax, amin: the parser makes them max, min
     "inv", "eye", "ones", "zeros",
 }
+INTERPRETED |= set(SHAPING) | {"flatten"}  # flatten: the parser makes it reshape
 
 # ---------------------------------------------------------------------------
 # Variables: explicit symbols and rational values.
@@ -367,8 +486,8 @@ CASES: list[Case] = [
     C("matmul", "sum(X@v)", X=M23, v=V3),
     C("matmul", "sum((u@X)**2)", u=V2, X=M23),
     C("matmul", "(u@v)**2", u=V3, v=V3),
-    C("matmul", "sum(mm(X, W) * X.mm(W))", X=M23, W=M32),
-    C("matmul", "x.t().mm(W).mm(y)", x=M21, W=M23, y=(3, 1)),
+    C("mm", "sum(mm(X, W) * X.mm(W))", X=M23, W=M32),
+    C("mm", "x.t().mm(W).mm(y)", x=M21, W=M23, y=(3, 1)),
     C("matmul", "sum(X@W@X)", X=M23, W=M32),
     C("dot", "dot(u, v)**2", u=V3, v=V3),
     C("dot", "dot(u, A@v) + u.dot(u)", u=V2, A=M22, v=V2),
@@ -398,17 +517,35 @@ CASES: list[Case] = [
     C("norm", "norm(v)", v=V3),
     C("norm", "norm(X@W) + a*X.norm()", X=M23, W=M32, a=S),
     C("logsumexp", "logsumexp(X)", X=M23),
-    C("logsumexp", "logsumexp(X@W) + v.logsumexp()", X=M23, W=M32, v=V2),
-    C("softmax", "sum(softmax(X)*Y)", X=M23, Y=M23),
+    C("logsumexp", "logsumexp(X@W) + v.logsumexp(0)", X=M23, W=M32, v=V2),
+    C("softmax", "sum(softmax(X, axis=None)*Y)", X=M23, Y=M23),
     C("softmax", "sum(softmax(v)*u)", v=V3, u=V3),
-    C("softmax", "sum(log(X.softmax())*Y)", X=M23, Y=M23),
+    C("softmax", "sum(log(X.softmax(dim=1))*Y)", X=M23, Y=M23),
+    # reductions along an axis, keepdims, and the softmax family (issue 13)
+    C("sum", "sum(sum(X, axis=1, keepdims=True)*Y) + sum(torch.sum(X, dim=0, keepdim=True)**2)", X=M23, Y=M23),
+    C("mean", "sum((X - X.mean(axis=1, keepdims=True))**2) + sum(mean(v, keepdims=True)*v)", X=M23, v=V3),
+    C("variance", "var(X) + sum(var(X, axis=1, ddof=1)*v)", X=M23, v=V2),
+    C("variance", "sum(torch.var(X, 0)) + X.var(ddof=1) + var(v) + sum(var(X, 0, keepdims=True)*Y)",
+      X=M23, v=V3, Y=M23),
+    C("std", "std(X) + sum(std(X, axis=1)*v) + sum(torch.std(X, dim=0, keepdim=True)*Y)", X=M23, v=V2, Y=M23),
+    C("max", "max(X) + sum(max(X, axis=1)*v) + sum(max(X, 0, keepdims=True)*Y)", X=M23, v=V2, Y=M23),
+    C("max", "max(u)*sum(torch.max(X, dim=1)) + sum(np.max(X, 0))", u=V3, X=M23),
+    C("min", "min(X) + sum(X.min(axis=0)**2) + min(u)", X=M23, u=V3),
+    C("amax", "sum(amax(X, 1)**2) + sum(torch.amax(X, dim=0, keepdim=True)*Y)", X=M23, Y=M23),
+    C("amin", "sum(np.amin(X, axis=1)*v) + amin(X)", X=M23, v=V2),
+    C("logsumexp", "sum(logsumexp(X, axis=1)*v) + sum(torch.logsumexp(X, 0, True)*Y)", X=M23, v=V2, Y=M23),
+    C("softmax", "sum(softmax(X, axis=1)*Y) + sum(torch.softmax(X, dim=0)*Y)", X=M23, Y=M23),
+    C("log_softmax", "-sum(P*log_softmax(X, axis=1)) + sum(F.log_softmax(X, dim=0)*P)", X=M23, P=M23),
+    C("log_softmax", "log_softmax(v)@u + sum(log_softmax(X, axis=None)*Y)", v=V3, u=V3, X=M23, Y=M23),
+    C("matmul softmax", "sum(softmax(X@W/2, axis=1)@Y) + mean(-sum(P*log_softmax(X@W, axis=1), axis=1))",
+      X=M23, W=M32, Y=M23, P=M22),
     # kinked functions, away from their kinks
     C("relu", "sum((relu(X@W) - Y)**2)", X=M23, W=M32, Y=M22),
     C("relu", "sum(relu(X)*Y) + sum(X.relu())", X=M23, Y=M23),
     C("clamp", "sum(clamp(X, 0.5)*Y)", X=M23, Y=M23),
     C("clamp", "sum(X.clamp(0)**2) + sum(clamp_min(X, -1))", X=M23),
     C("maximum", "sum(maximum(X, Y)**2)", X=M23, Y=M23),
-    C("maximum", "sum(max(X, 0)*Y)", X=M23, Y=M23),
+    C("maximum", "sum(maximum(X, 0)*Y)", X=M23, Y=M23),
     C("maximum", "sum(maximum(X, v)*X)", X=M23, v=V3),
     C("maximum", "sum(X.maximum(a))", X=M23, a=S),
     C("heaviside", "sum(heaviside(X)*X)", X=M23),
@@ -491,7 +628,7 @@ CASES: list[Case] = [
     C("inv", "sum(inv(inv(A))) + sum(inv(A.T))", {"A": SPD}, A=M22),
     C("inv", "sum(inv(A@B))", A=M22, B=M22),
     C("inv", "sum(inv(B))", {"B": POS}, B=B11),
-    C("softmax", "sum(softmax(X)**2) + softmax(v)@u + sum(softmax(a)*X)", X=M23, v=V3, u=V3, a=S),
+    C("softmax", "sum(softmax(X, axis=None)**2) + softmax(v)@u + sum(softmax(a)*X)", X=M23, v=V3, u=V3, a=S),
     C("logsumexp", "logsumexp(v)*a + logsumexp(a*X) + logsumexp(b)", v=V3, a=S, X=M23, b=S),
     C("norm", "norm(a*v) + norm(X)**2 + norm(B) + norm(z)", a=S, v=V3, X=M23, B=B11, z=(1,)),
     C("sum", "sum(a) + mean(b)", a=S, b=S),
@@ -516,9 +653,46 @@ CASES: list[Case] = [
     C("softplus", "sum(softplus(X@W))", X=M23, W=M32),
     C("abs", "sum(abs(v))*a + sum(sign(v)*v)", v=V3, a=S),
     C("exp", "sum(exp(X)*exp(X))", X=M23),
+    # clamp and clip with either bound, minimum, the activations, comparisons and where
+    C("clamp", "sum(clamp(X, -1, 1)*Y)", X=M23, Y=M23),
+    C("clamp", "sum(X.clamp(max=0.5)**2) + sum(torch.clamp(X, min=-0.5)) + sum(X.clip(0, 1)*Y)", X=M23, Y=M23),
+    C("clamp_min", "sum(X.clamp_min(0.25)*Y)", X=M23, Y=M23),
+    C("clamp_max", "sum(torch.clamp_max(X, 0.5)**2)", X=M23),
+    C("clip", "sum(np.clip(X, -0.5, 1)*Y) + sum(clip(X, None, 0.75)) + sum(np.clip(X, min=0)**2)", X=M23, Y=M23),
+    C("minimum", "sum(minimum(X, Y)**2)", X=M23, Y=M23),
+    C("minimum", "sum(minimum(X, v)*X) + sum(torch.min(X, Y)) + sum(np.minimum(a, X))", X=M23, v=V3, Y=M23, a=S),
+    C("leaky_relu", "sum(leaky_relu(X@W)*Y)", X=M23, W=M32, Y=M22),
+    C("leaky_relu", "sum(F.leaky_relu(X, 0.2)**2)", X=M23),
+    C("elu", "sum(elu(X)*Y) + sum(F.elu(X, alpha=0.5)**2)", X=M23, Y=M23),
+    C("gelu", "sum(gelu(X)*Y)", X=M23, Y=M23),
+    C("gelu", "sum(F.gelu(X@W, approximate='tanh')) + sum(gelu(X, approximate='none')**2)", X=M23, W=M32),
+    C("erf", "sum(erf(X)*Y) + sum(torch.special.erf(a*X))", X=M23, Y=M23, a=S),
+    C("log1p", "sum(log1p(X**2)*Y) + sum(np.log1p(P))", {"P": POS}, X=M23, Y=M23, P=M23),
+    C("expm1", "sum(expm1(X)*Y) + sum(torch.expm1(a*v))", X=M23, Y=M23, a=S, v=V3),
+    C("greater less", "sum((X > Y)*X) + sum((X < 0.5)*Y)", X=M23, Y=M23),
+    C("greater_equal less_equal", "sum(X*(X >= 0)) + sum(Y*(X <= Y))", X=M23, Y=M23),
+    C("equal not_equal", "sum(X*(X == Y)) + sum(X*(X != Y)) + sum(torch.gt(X, 0)*Y)", X=M23, Y=M23),
+    C("where", "sum(where(X > 0, X, 0.1*X))", X=M23),
+    C("where", "sum(where(X > Y, X**2, Y*X))", X=M23, Y=M23),
+    C("where", "sum(where(X, Y, X)**2) + sum(np.where(v > 0, X, a))", X=M23, Y=M23, v=V3, a=S),
     # a little of everything together
     C("mul exp log", "sum(log(1 + exp(-Y*(X@W))))", X=M23, W=M32, Y=M22),
-    C("matmul softmax", "sum(softmax(X@W)*Y) + norm(W)", X=M23, W=M32, Y=M22),
+    C("matmul softmax", "sum(softmax(X@W, axis=None)*Y) + norm(W)", X=M23, W=M32, Y=M22),
+]
+
+CASES += [  # indexing, reshape and flatten, axis orders, kron
+    C("index", "sum(X[1]*v) + X[0, 2]*X[-1, 0]", X=M23, v=V3),
+    C("index", "sum(X[:, 1:]**2) + sum(X[-1:, ::2]*Y)", X=M23, Y=(1, 2)),
+    C("index", "v[0]*v[-1] + sum(v[1:]*u) + sum(X[:, -1]*u)", v=V3, u=V2, X=M23),
+    C("reshape flatten", "sum(reshape(X, 3, 2)*W) + flatten(X)@z", X=M23, W=M32, z=(6,)),
+    C("reshape", "sum(v.reshape(1, 3)*X) + sum(X.reshape(-1)**2) + sum(np.reshape(v, (3, 1))*W)", v=V3, X=M23,
+      W=M32),
+    C("permute swapaxes matrix_transpose", "sum(X.permute(1, 0)*W) + sum(np.swapaxes(X, 0, 1)@X) + trace(X.mT@Y)",
+      X=M23, W=M32, Y=M23),
+    C("permute swapaxes", "v.permute(0)@v + sum(X.transpose()@Y) + sum(torch.transpose(X, 1, 1)*Y)", v=V3, X=M23,
+      Y=M23),
+    C("kron", "sum(kron(X, Y)**2) + sum(kron(B, X)*Z)", X=M21, Y=M13, B=B11, Z=M21),
+    C("kron", "kron(u, v)@z", u=V2, v=V3, z=(6,)),
 ]
 
 # ---------------------------------------------------------------------------
@@ -542,6 +716,11 @@ def kink_free(expr: Any, frozen: dict[Any, Any]) -> bool:
     for atom in expr.atoms(sp.Abs, sp.sign, sp.Heaviside):
         if sp.N(atom.args[0].xreplace(frozen), 30) == 0:
             return False
+    for atom in expr.atoms(sp.Piecewise):  # a comparison at a tie; where's condition (not a mask) at 0
+        for _, cond in atom.args:
+            if isinstance(cond, sp.core.relational.Relational) and not cond.lhs.has(sp.Piecewise):
+                if sp.N((cond.lhs - cond.rhs).xreplace(frozen), 30) == 0:
+                    return False
     return True
 
 
@@ -634,7 +813,8 @@ REGRESSIONS = [
     C("clamp", "sum(clamp(R, 1))", R=M13),
     C("add", "sum((R + v)**2)", R=M13, v=V3),
     C("mul", "sum(B*v)", B=B11, v=V3),
-    C("softmax", "sum(softmax(B))", B=B11),
+    C("softmax", "sum(softmax(B, axis=None)) + sum(softmax(B, axis=1)) + max(B) + var(B)", B=B11),
+    C("max", "sum(max(R, axis=1, keepdims=True)*R) + sum(min(K, 0)*K) + std(R)", R=M13, K=M21),
     C("inv", "sum(inv(A)@inv(A))", {"A": SPD}, A=M22),
     C("inv", "trace(inv(A)@B@inv(A))", {"A": SPD}, A=M22, B=M22),
     C("inv", "trace(inv(A)@inv(A)) + sum(inv(A).T@inv(A))", {"A": SPD}, A=M22),
@@ -774,11 +954,21 @@ KINKS = [  # (expression, X, Y, expected gradient for X), 2x2 so that no size-1 
     ("sum(clamp(X, 1))", [[1, 2], [0, 1]], None, [[1, 1], [0, 1]]),  # gradient 1 at the bound
     ("sum(maximum(X, Y))", [[1, 2], [0, -1]], [[1, 0], [0, 3]], [[S2, 1], [S2, 0]]),  # ties split 0.5/0.5
     ("sum(maximum(Y, X))", [[1, 2], [0, -1]], [[1, 0], [0, 3]], [[S2, 1], [S2, 0]]),
-    ("sum(max(X, 0))", [[0, 2], [-1, 0]], None, [[S2, 1], [0, S2]]),
+    ("sum(maximum(X, 0))", [[0, 2], [-1, 0]], None, [[S2, 1], [0, S2]]),
+    ("sum(max(X, axis=1))", [[1, 1], [0, 2]], None, [[S2, S2], [0, 1]]),  # ties share evenly, as torch.amax
+    ("sum(min(X, 0))", [[1, 1], [1, 2]], None, [[S2, 1], [S2, 0]]),
+    ("max(X)", [[2, 0], [2, 2]], None, [[sp.Rational(1, 3), 0], [sp.Rational(1, 3), sp.Rational(1, 3)]]),
     ("sum(abs(X))", [[0, -1], [2, 0]], None, [[0, -1], [1, 0]]),  # abs'(0) = 0
     ("sum(heaviside(X)*Y)", [[0, 1], [-1, 0]], [[1, 2], [3, 4]], [[0, 0], [0, 0]]),  # derivative 0
     ("sum(heaviside(X, 0.5)*Y)", [[0, 1], [-1, 0]], [[1, 2], [3, 4]], [[0, 0], [0, 0]]),
     ("sum(sign(X)*Y)", [[0, 1], [-1, 0]], [[1, 2], [3, 4]], [[0, 0], [0, 0]]),  # sign' = 0
+    ("sum(clamp(X, -1, 1))", [[1, 2], [-1, 0]], None, [[1, 0], [1, 1]]),  # gradient 1 at either bound
+    ("sum(np.clip(X, None, 0))", [[0, 2], [-1, 0]], None, [[1, 0], [1, 1]]),
+    ("sum(minimum(X, Y))", [[1, 2], [0, -1]], [[1, 0], [0, 3]], [[S2, 0], [S2, 1]]),  # ties split 0.5/0.5
+    ("sum(leaky_relu(X, 0.25))", [[0, 1], [-1, 0]], None, [[sp.Rational(1, 4), 1], [sp.Rational(1, 4)] * 2]),
+    ("sum(elu(X, 0.5))", [[0, 1], [-1, 0]], None, [[S2, 1], [sp.exp(-1) / 2, S2]]),  # elu'(0) = alpha
+    ("sum(where(X > Y, X, Y))", [[1, 2], [0, -1]], [[1, 0], [0, 3]], [[0, 1], [0, 0]]),  # a tie takes Y
+    ("sum(X*(X >= Y))", [[1, 2], [0, -1]], [[1, 0], [0, 3]], [[1, 1], [1, 0]]),  # the mask's derivative is 0
 ]
 
 

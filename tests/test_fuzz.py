@@ -250,7 +250,7 @@ def json_flag(options: tuple[str, ...]) -> bool:
 SEEDS = sorted({case["expr"] for path in sorted(SAMPLES.glob("*.toml"))
                 for case in tomllib.loads(path.read_text(encoding="utf-8"))["case"]}) + [
     "sum((relu(X@W)-Y)**2)", "(clamp(x.mm(W), 0) - y).pow(2).sum()", "x.t().mm(W).mm(y)", "x@A@x",
-    "trace(inv(A)@B)", "logdet(S) + sum(S)", "a*sum(X)", "sum(maximum(X, 0.5)) + norm(X)", "softmax(x).sum()",
+    "trace(inv(A)@B)", "logdet(S) + sum(S)", "a*sum(X)", "sum(maximum(X, 0.5)) + norm(X)", "softmax(X, axis=1).sum()",
 ]
 PYTHONIC = [
     "__import__('os').system('true')", "__import__", "__class__", ".__class__", ".__dict__", "__builtins__",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "gradcalc"
 #: Each stage's floor: a module may import from its own stage and from lower floors only.
-FLOORS = {"errors": 0, "lang": 1, "values": 2, "tape": 3, "symbolic": 3, "referee": 4, "options": 4, "jobs": 5,
+FLOORS = {"errors": 0, "lang": 1, "values": 2, "tape": 3, "dual": 3, "symbolic": 3, "referee": 4, "options": 4, "jobs": 5,
           "render": 6, "batch": 7, "cli": 8, "__main__": 9, "__init__": 0}
 MAX_LINES = 450
 

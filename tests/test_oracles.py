@@ -29,6 +29,7 @@ formula re-parses, reproduces the symbolic value, and shows no SymPy internals.
 from __future__ import annotations
 
 import functools
+import math
 import zlib
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -37,6 +38,7 @@ import autograd.numpy as anp
 import numpy as np
 import pytest
 from autograd import grad
+from autograd.extend import defvjp, primitive
 from autograd.tracer import getval
 
 from gradcalc.symbolic import printing
@@ -78,6 +80,30 @@ def _softplus(a: Any) -> Any:
     return anp.log(1.0 + anp.exp(a))
 
 
+def _leaky(a: Any, slope: float) -> Any:
+    """Reference leaky rectifier."""
+    return anp.where(a > 0, a, slope * a)
+
+
+@primitive
+def _erf(a: Any) -> Any:
+    """Reference error function: math.erf entry by entry, and the textbook derivative below."""
+    return np.vectorize(math.erf, otypes=[float])(a)
+
+
+defvjp(_erf, lambda ans, a: lambda g: g * 2 / np.sqrt(np.pi) * anp.exp(-a * a))
+
+
+def _gelu(a: Any) -> Any:
+    """Reference GELU: a times the standard normal CDF."""
+    return a * 0.5 * (1 + _erf(a / np.sqrt(2)))
+
+
+def _mask(test: Any) -> Any:
+    """Reference mask of a comparison: 1.0 where it holds (a constant for autograd)."""
+    return anp.where(test, 1.0, 0.0)
+
+
 def _norm(a: Any) -> Any:
     """Reference Frobenius / Euclidean norm."""
     return anp.sqrt(anp.sum(a * a))
@@ -88,10 +114,21 @@ def _logsumexp(a: Any) -> Any:
     return anp.log(anp.sum(anp.exp(a)))
 
 
-def _softmax(a: Any) -> Any:
-    """Reference softmax over all entries."""
+def _softmax(a: Any, axis: int | None = None) -> Any:
+    """Reference softmax over all entries, or along an axis."""
     e = anp.exp(a)
-    return e / anp.sum(e)
+    return e / anp.sum(e, axis=axis, keepdims=True)
+
+
+def _log_softmax(a: Any, axis: int | None = None) -> Any:
+    """Reference log-softmax: a minus the log of the sum of exp (along an axis)."""
+    return a - anp.log(anp.sum(anp.exp(a), axis=axis, keepdims=True))
+
+
+def _gap(a: np.ndarray, axis: int | None = None) -> np.ndarray:
+    """The distance between the largest and the second largest entry (along an axis): max's kink is a tie."""
+    top = np.sort(a.ravel() if axis is None else np.moveaxis(a, axis, -1), axis=-1)
+    return top[..., -1] - top[..., -2]
 
 
 def _positive_definite(v: dict[str, Any]) -> Any:
@@ -176,7 +213,7 @@ CASES = [
          lambda v: anp.sum(anp.dot(v["A"], v["B"]) * v["C"])),
     Case("matmul-chain", "matmul", "sum(A @ B @ D)", {"A": R35, "B": R52, "D": R23},
          lambda v: anp.sum(anp.dot(anp.dot(v["A"], v["B"]), v["D"]))),
-    Case("matmul-1x1-as-scalar", "matmul", "x.t().mm(W).mm(y)", {"x": (4, 1), "W": (4, 3), "y": (3, 1)},
+    Case("matmul-1x1-as-scalar", "mm", "x.t().mm(W).mm(y)", {"x": (4, 1), "W": (4, 3), "y": (3, 1)},
          lambda v: anp.dot(anp.dot(anp.transpose(v["x"]), v["W"]), v["y"])[0, 0]),
     Case("transpose", "transpose", "sum(A.T * C)", {"A": R35, "C": R53},
          lambda v: anp.sum(anp.transpose(v["A"]) * v["C"])),
@@ -286,8 +323,71 @@ CASES = [
          lambda v: _logsumexp(anp.dot(v["A"], v["B"]))),
     Case("logsumexp-of-vector", "logsumexp", "logsumexp(A @ u)", {"A": R35, "u": V5},
          lambda v: _logsumexp(anp.dot(v["A"], v["u"]))),
-    Case("softmax", "softmax", "sum(softmax(A) * C)", {"A": R35, "C": R35},
+    Case("softmax", "softmax", "sum(softmax(A, axis=None) * C)", {"A": R35, "C": R35},
          lambda v: anp.sum(_softmax(v["A"]) * v["C"])),
+    Case("softmax-rows", "softmax", "sum(softmax(A, axis=1) * C)", {"A": R35, "C": R35},
+         lambda v: anp.sum(_softmax(v["A"], 1) * v["C"])),
+    Case("softmax-columns-torch", "softmax", "sum(torch.softmax(A, dim=0) * C)", {"A": R35, "C": R35},
+         lambda v: anp.sum(_softmax(v["A"], 0) * v["C"])),
+    Case("softmax-attention", "softmax", "sum((softmax(Q @ K.T / sqrt(5), axis=1) @ V) * C)",
+         {"Q": R35, "K": (4, 5), "V": (4, 2), "C": R32},
+         lambda v: anp.sum(anp.dot(_softmax(anp.dot(v["Q"], anp.transpose(v["K"])) / np.sqrt(5.0), 1), v["V"])
+                           * v["C"])),
+    Case("log_softmax-cross-entropy", "log_softmax", "-sum(P * log_softmax(A @ B, axis=1))",
+         {"A": R35, "B": R52, "P": R32}, lambda v: -anp.sum(v["P"] * _log_softmax(anp.dot(v["A"], v["B"]), 1))),
+    Case("log_softmax-mean-cross-entropy", "log_softmax", "mean(-sum(P * F.log_softmax(A, dim=1), axis=1))",
+         {"A": R35, "P": R35}, lambda v: anp.mean(-anp.sum(v["P"] * _log_softmax(v["A"], 1), axis=1))),
+    Case("log_softmax-columns", "log_softmax", "sum(A.log_softmax(dim=0) * C)", {"A": R35, "C": R35},
+         lambda v: anp.sum(_log_softmax(v["A"], 0) * v["C"])),
+    Case("log_softmax-of-vector", "log_softmax", "log_softmax(A @ u) @ w", {"A": R35, "u": V5, "w": V3},
+         lambda v: anp.dot(_log_softmax(anp.dot(v["A"], v["u"])), v["w"])),
+    Case("logsumexp-rows", "logsumexp", "sum(logsumexp(A, axis=1) * w)", {"A": R35, "w": V3},
+         lambda v: anp.sum(anp.log(anp.sum(anp.exp(v["A"]), axis=1)) * v["w"])),
+    Case("logsumexp-keepdims-torch", "logsumexp", "sum(torch.logsumexp(A, dim=0, keepdim=True) * C)",
+         {"A": R35, "C": R35}, lambda v: anp.sum(anp.log(anp.sum(anp.exp(v["A"]), axis=0, keepdims=True)) * v["C"])),
+    # -- var, std, max, min along an axis or of all entries
+    Case("variance", "variance", "var(A @ B)", {"A": R35, "B": R52},
+         lambda v: anp.var(anp.dot(v["A"], v["B"]))),
+    Case("variance-rows-ddof", "variance", "sum(var(A, axis=1, ddof=1) * w)", {"A": R35, "w": V3},
+         lambda v: anp.sum(anp.var(v["A"], axis=1, ddof=1) * v["w"])),
+    Case("variance-torch-unbiased", "variance", "sum(torch.var(A, 0) * u)", {"A": R35, "u": V5},
+         lambda v: anp.sum(anp.var(v["A"], axis=0, ddof=1) * v["u"])),
+    Case("variance-keepdims", "variance", "sum(A.var(axis=0, keepdims=True, ddof=0) * C)", {"A": R35, "C": R35},
+         lambda v: anp.sum(anp.var(v["A"], axis=0, keepdims=True) * v["C"])),
+    Case("std", "std", "std(A @ B)", {"A": R35, "B": R52},
+         lambda v: anp.std(anp.dot(v["A"], v["B"]))),
+    Case("std-rows", "std", "sum(std(A, 1) * w)", {"A": R35, "w": V3},
+         lambda v: anp.sum(anp.std(v["A"], axis=1) * v["w"])),
+    Case("std-torch-biased", "std", "sum(torch.std(A, dim=0, unbiased=False) * u)", {"A": R35, "u": V5},
+         lambda v: anp.sum(anp.std(v["A"], axis=0) * v["u"])),
+    Case("max", "max", "max(A @ B)", {"A": R35, "B": R52},
+         lambda v: anp.max(anp.dot(v["A"], v["B"])), kinks=lambda v: [_gap(v["A"] @ v["B"])]),
+    Case("max-axis-0", "max", "sum(max(A, 0) * u)", {"A": R35, "u": V5},
+         lambda v: anp.sum(anp.max(v["A"], axis=0) * v["u"]), kinks=lambda v: [_gap(v["A"], 0)]),
+    Case("max-keepdims", "max", "sum(np.max(A, axis=1, keepdims=True) * C)", {"A": R35, "C": R35},
+         lambda v: anp.sum(anp.max(v["A"], axis=1, keepdims=True) * v["C"]), kinks=lambda v: [_gap(v["A"], 1)]),
+    Case("max-torch-dim", "max", "sum(torch.max(A, dim=1) * w)", {"A": R35, "w": V3},
+         lambda v: anp.sum(anp.max(v["A"], axis=1) * v["w"]), kinks=lambda v: [_gap(v["A"], 1)]),
+    Case("max-of-vector", "max", "max(A @ u)", {"A": R35, "u": V5},
+         lambda v: anp.max(anp.dot(v["A"], v["u"])), kinks=lambda v: [_gap(v["A"] @ v["u"])]),
+    Case("min", "min", "min(A @ B)", {"A": R35, "B": R52},
+         lambda v: anp.min(anp.dot(v["A"], v["B"])), kinks=lambda v: [_gap(-(v["A"] @ v["B"]))]),
+    Case("min-rows", "min", "sum(A.min(axis=1) * w)", {"A": R35, "w": V3},
+         lambda v: anp.sum(anp.min(v["A"], axis=1) * v["w"]), kinks=lambda v: [_gap(-v["A"], 1)]),
+    Case("amax", "amax", "sum(amax(A, 0) * u)", {"A": R35, "u": V5},
+         lambda v: anp.sum(anp.max(v["A"], axis=0) * v["u"]), kinks=lambda v: [_gap(v["A"], 0)]),
+    Case("amax-torch-keepdim", "amax", "sum(torch.amax(A, dim=1, keepdim=True) * C)", {"A": R35, "C": R35},
+         lambda v: anp.sum(anp.max(v["A"], axis=1, keepdims=True) * v["C"]), kinks=lambda v: [_gap(v["A"], 1)]),
+    Case("amin", "amin", "sum(np.amin(A, axis=1) * w)", {"A": R35, "w": V3},
+         lambda v: anp.sum(anp.min(v["A"], axis=1) * v["w"]), kinks=lambda v: [_gap(-v["A"], 1)]),
+    Case("sum-keepdims", "sum", "sum(sum(A, axis=1, keepdims=True) * C)", {"A": R35, "C": R35},
+         lambda v: anp.sum(anp.sum(v["A"], axis=1, keepdims=True) * v["C"])),
+    Case("sum-keepdims-torch", "sum", "sum(torch.sum(A, dim=0, keepdim=True) * C)", {"A": R35, "C": R35},
+         lambda v: anp.sum(anp.sum(v["A"], axis=0, keepdims=True) * v["C"])),
+    Case("mean-keepdims-centred", "mean", "sum((A - A.mean(axis=1, keepdims=True))**2 * C)", {"A": R35, "C": R35},
+         lambda v: anp.sum((v["A"] - anp.mean(v["A"], axis=1, keepdims=True)) ** 2 * v["C"])),
+    Case("mean-keepdims-all", "mean", "sum(mean(A, keepdims=True) * C)", {"A": R35, "C": R35},
+         lambda v: anp.sum(anp.mean(v["A"], keepdims=True) * v["C"])),
     Case("softmax-of-vector", "softmax", "softmax(A @ u) @ w", {"A": R35, "u": V5, "w": V3},
          lambda v: anp.dot(_softmax(anp.dot(v["A"], v["u"])), v["w"])),
     # -- linear algebra: det, logdet and inv on symmetric positive definite matrices
@@ -376,6 +476,121 @@ CASES = [
          lambda v: anp.sum((v["r"] + _relu(v["c"] - v["r"])) * v["C"]), kinks=lambda v: [v["c"] - v["r"]]),
     Case("add-1d-vector-then-matmul", "add", "sum((A + u) @ v)", {"A": R35, "u": V5, "v": V5},
          lambda v: anp.sum(anp.dot(v["A"] + v["u"], v["v"]))),
+    # -- clamp with either bound, clip, minimum, activations, comparisons and where
+    Case("clamp-both-bounds", "clamp", "sum(clamp(A, -0.5, 0.7) * C)", {"A": R35, "C": R35},
+         lambda v: anp.sum(anp.where(v["A"] < -0.5, -0.5, anp.where(v["A"] > 0.7, 0.7, v["A"])) * v["C"]),
+         kinks=lambda v: [v["A"] + 0.5, v["A"] - 0.7]),
+    Case("clamp-upper-bound-of-1d", "clamp", "sum(clamp(u, max=0.2)**2)", {"u": V5},
+         lambda v: anp.sum(anp.where(v["u"] > 0.2, 0.2, v["u"]) ** 2), kinks=lambda v: [v["u"] - 0.2]),
+    Case("clamp-min", "clamp_min", "sum(torch.clamp_min(A @ B, 0.1) * C)", {"A": R35, "B": R52, "C": R32},
+         lambda v: anp.sum(anp.where(anp.dot(v["A"], v["B"]) > 0.1, anp.dot(v["A"], v["B"]), 0.1) * v["C"]),
+         kinks=lambda v: [v["A"] @ v["B"] - 0.1]),
+    Case("clamp-max", "clamp_max", "sum(A.clamp_max(-0.2) * C)", {"A": R35, "C": R35},
+         lambda v: anp.sum(anp.where(v["A"] < -0.2, v["A"], -0.2) * v["C"]), kinks=lambda v: [v["A"] + 0.2]),
+    Case("clip", "clip", "sum(np.clip(A, -1, None) * C) + sum(clip(A, 0, 0.5)**2)", {"A": R35, "C": R35},
+         lambda v: anp.sum(anp.where(v["A"] > -1, v["A"], -1.0) * v["C"])
+         + anp.sum(anp.where(v["A"] < 0, 0.0, anp.where(v["A"] > 0.5, 0.5, v["A"])) ** 2),
+         kinks=lambda v: [v["A"] + 1, v["A"], v["A"] - 0.5]),
+    Case("minimum", "minimum", "sum(minimum(A, B) * C)", {"A": R35, "B": R35, "C": R35},
+         lambda v: anp.sum(anp.where(v["A"] < v["B"], v["A"], v["B"]) * v["C"]), kinks=lambda v: [v["A"] - v["B"]]),
+    Case("minimum-row", "minimum", "sum(torch.minimum(A, r) * C)", {"A": R35, "r": ROW5, "C": R35},
+         lambda v: anp.sum((v["r"] - _relu(v["r"] - v["A"])) * v["C"]), kinks=lambda v: [v["A"] - v["r"]]),
+    Case("leaky-relu", "leaky_relu", "sum(F.leaky_relu(A @ B, 0.2) * C)", {"A": R35, "B": R52, "C": R32},
+         lambda v: anp.sum(_leaky(anp.dot(v["A"], v["B"]), 0.2) * v["C"]), kinks=lambda v: [v["A"] @ v["B"]]),
+    Case("leaky-relu-default", "leaky_relu", "sum(leaky_relu(A)**2)", {"A": R35},
+         lambda v: anp.sum(_leaky(v["A"], 0.01) ** 2), kinks=lambda v: [v["A"]]),
+    Case("elu", "elu", "sum(F.elu(A, alpha=0.5) * C)", {"A": R35, "C": R35},
+         lambda v: anp.sum(anp.where(v["A"] > 0, v["A"], 0.5 * (anp.exp(v["A"]) - 1)) * v["C"]),
+         kinks=lambda v: [v["A"]]),
+    Case("elu-smooth", "elu", "sum(elu(A @ B) * C)", {"A": R35, "B": R52, "C": R32},
+         lambda v: anp.sum(anp.where(anp.dot(v["A"], v["B"]) > 0, anp.dot(v["A"], v["B"]),
+                                     anp.exp(anp.dot(v["A"], v["B"])) - 1) * v["C"])),
+    Case("gelu", "gelu", "sum(gelu(A @ B) * C)", {"A": R35, "B": R52, "C": R32},
+         lambda v: anp.sum(_gelu(anp.dot(v["A"], v["B"])) * v["C"])),
+    Case("gelu-tanh", "gelu", "sum(F.gelu(A, approximate='tanh') * C)", {"A": R35, "C": R35},
+         lambda v: anp.sum(0.5 * v["A"] * (1 + anp.tanh(np.sqrt(2 / np.pi) * (v["A"] + 0.044715 * v["A"] ** 3)))
+                           * v["C"])),
+    Case("erf", "erf", "sum(erf(A) * C) + sum(torch.special.erf(u))", {"A": R35, "C": R35, "u": V5},
+         lambda v: anp.sum(_erf(v["A"]) * v["C"]) + anp.sum(_erf(v["u"]))),
+    Case("log1p", "log1p", "sum(np.log1p(P @ Q) * C)", {"P": R35, "Q": R52, "C": R32},
+         lambda v: anp.sum(anp.log(1 + anp.dot(v["P"], v["Q"])) * v["C"]), positive=("P", "Q")),
+    Case("expm1", "expm1", "sum(expm1(A) * C) + sum(torch.expm1(u))", {"A": R35, "C": R35, "u": V5},
+         lambda v: anp.sum((anp.exp(v["A"]) - 1) * v["C"]) + anp.sum(anp.exp(v["u"]) - 1)),
+    Case("greater", "greater", "sum((A > B) * A * C)", {"A": R35, "B": R35, "C": R35},
+         lambda v: anp.sum(_mask(v["A"] > v["B"]) * v["A"] * v["C"]), kinks=lambda v: [v["A"] - v["B"]]),
+    Case("less", "less", "sum(torch.lt(A, u) * A)", {"A": R35, "u": V5},
+         lambda v: anp.sum(_mask(v["A"] < v["u"]) * v["A"]), kinks=lambda v: [v["A"] - v["u"]]),
+    Case("greater-equal", "greater_equal", "sum((A >= 0.1) * A * C)", {"A": R35, "C": R35},
+         lambda v: anp.sum(_mask(v["A"] >= 0.1) * v["A"] * v["C"]), kinks=lambda v: [v["A"] - 0.1]),
+    Case("less-equal", "less_equal", "sum((c <= r) * C * A)", {"c": COL3, "r": ROW5, "C": R35, "A": R35},
+         lambda v: anp.sum(_mask(v["c"] <= v["r"]) * v["C"] * v["A"]), kinks=lambda v: [v["c"] - v["r"]]),
+    Case("equal", "equal", "sum((A == B) * C + A * C)", {"A": R35, "B": R35, "C": R35},
+         lambda v: anp.sum(_mask(v["A"] == v["B"]) * v["C"] + v["A"] * v["C"]), kinks=lambda v: [v["A"] - v["B"]]),
+    Case("not-equal", "not_equal", "sum((A != B) * A * C)", {"A": R35, "B": R35, "C": R35},
+         lambda v: anp.sum(_mask(v["A"] != v["B"]) * v["A"] * v["C"]), kinks=lambda v: [v["A"] - v["B"]]),
+    Case("where", "where", "sum(where(A > 0, A, 0.1 * A) * C)", {"A": R35, "C": R35},
+         lambda v: anp.sum(anp.where(v["A"] > 0, v["A"], 0.1 * v["A"]) * v["C"]), kinks=lambda v: [v["A"]]),
+    Case("where-broadcast", "where", "sum(torch.where(c > r, A * r, B) * C)",
+         {"c": COL3, "r": ROW5, "A": R35, "B": R35, "C": R35},
+         lambda v: anp.sum(anp.where(v["c"] > v["r"], v["A"] * v["r"], v["B"]) * v["C"]),
+         kinks=lambda v: [v["c"] - v["r"]]),
+    Case("where-any-condition", "where", "sum(np.where(A @ B, (A @ B)**2, u) * C)",
+         {"A": R35, "B": R52, "u": (2,), "C": R32},
+         lambda v: anp.sum(anp.where(anp.dot(v["A"], v["B"]) != 0, anp.dot(v["A"], v["B"]) ** 2,
+                                     v["u"] * np.ones((3, 2))) * v["C"]),  # autograd's where does not broadcast
+         kinks=lambda v: [v["A"] @ v["B"]]),
+    Case("where-scalars", "where", "where(a > b, a * b, b**2) + sum(where(u > a, u, a))", {"a": (), "b": (), "u": V5},
+         lambda v: anp.where(v["a"] > v["b"], v["a"] * v["b"], v["b"] ** 2)
+         + anp.sum(anp.where(v["u"] > v["a"], v["u"], v["a"] * np.ones(5))),
+         kinks=lambda v: [v["a"] - v["b"], v["u"] - v["a"]]),
+]
+
+CASES += [  # indexing and slicing, reshape and flatten, axis orders, kron (gradcalc/lang/rows/shaping.py)
+    Case("index-row", "index", "sum(A[1] * u)", {"A": R35, "u": V5}, lambda v: anp.sum(v["A"][1] * v["u"])),
+    Case("index-column", "index", "sum(A[:, 2] * w)", {"A": R35, "w": V3}, lambda v: anp.sum(v["A"][:, 2] * v["w"])),
+    Case("index-slices", "index", "sum(A[1:3, :4] * D)", {"A": R35, "D": (2, 4)},
+         lambda v: anp.sum(v["A"][1:3, :4] * v["D"])),
+    Case("index-negative", "index", "sum(A[-1] * u) + sum(A[:, -2:] * C)", {"A": R35, "u": V5, "C": R32},
+         lambda v: anp.sum(v["A"][-1] * v["u"]) + anp.sum(v["A"][:, -2:] * v["C"])),
+    Case("index-entries", "index", "A[1, 2] * A[0, 4] + A[-1, -1]", {"A": R35},
+         lambda v: v["A"][1, 2] * v["A"][0, 4] + v["A"][-1, -1]),
+    Case("index-1d", "index", "u[2] * u[-1] + sum(u[1:4] * w)", {"u": V5, "w": V3},
+         lambda v: v["u"][2] * v["u"][-1] + anp.sum(v["u"][1:4] * v["w"])),
+    Case("index-step-and-keep-2d", "index", "sum(A[::2] * B.T) + sum(A[0:1] * A[2:3])", {"A": R35, "B": R52},
+         lambda v: anp.sum(v["A"][::2] * anp.transpose(v["B"])) + anp.sum(v["A"][0:1] * v["A"][2:3])),
+    Case("index-of-product", "index", "sum((A @ B)[0] ** 2) + index(A, -1) @ u", {"A": R35, "B": R52, "u": V5},
+         lambda v: anp.sum(anp.dot(v["A"], v["B"])[0] ** 2) + anp.dot(v["A"][-1], v["u"])),
+    Case("reshape", "reshape", "sum(reshape(A, 5, 3) * C)", {"A": R35, "C": R53},
+         lambda v: anp.sum(anp.reshape(v["A"], (5, 3)) * v["C"])),
+    Case("reshape-spellings", "reshape", "sum(np.reshape(A, (-1, 3)) @ w) + A.reshape(15) @ z + sum(A.view(1, 15))",
+         {"A": R35, "w": V3, "z": (15,)},
+         lambda v: anp.sum(anp.dot(anp.reshape(v["A"], (5, 3)), v["w"])) + anp.dot(anp.reshape(v["A"], 15), v["z"])
+         + anp.sum(v["A"])),
+    Case("reshape-of-1d", "reshape", "sum(u.reshape(1, 5) * A) + sum(u.reshape(-1, 1) * B)", {"u": V5, "A": R35,
+                                                                                          "B": R52},
+         lambda v: anp.sum(anp.reshape(v["u"], (1, 5)) * v["A"]) + anp.sum(anp.reshape(v["u"], (5, 1)) * v["B"])),
+    Case("flatten", "flatten", "flatten(A) @ z + sum(ravel(A @ B) ** 2)", {"A": R35, "z": (15,), "B": R52},
+         lambda v: anp.dot(anp.ravel(v["A"]), v["z"]) + anp.sum(anp.ravel(anp.dot(v["A"], v["B"])) ** 2)),
+    Case("permute", "permute", "sum(A.permute(1, 0) * C) + sum(np.transpose(A, (0, 1)) * D)",
+         {"A": R35, "C": R53, "D": R35},
+         lambda v: anp.sum(anp.transpose(v["A"]) * v["C"]) + anp.sum(v["A"] * v["D"])),
+    Case("permute-of-1d", "permute", "u.permute(0) @ z + sum(A.transpose() @ C)", {"u": V5, "z": V5, "A": R35,
+                                                                                  "C": R32},
+         lambda v: anp.dot(v["u"], v["z"]) + anp.sum(anp.dot(anp.transpose(v["A"]), v["C"]))),
+    Case("swapaxes", "swapaxes", "sum(torch.transpose(A, 0, 1) @ C) + sum(np.swapaxes(A, 1, 1) * D)",
+         {"A": R35, "C": R32, "D": R35},
+         lambda v: anp.sum(anp.dot(anp.swapaxes(v["A"], 0, 1), v["C"])) + anp.sum(v["A"] * v["D"])),
+    Case("matrix-transpose", "matrix_transpose", "sum(A.mT @ C) + sum((A @ B).mT * E)", {"A": R35, "C": R32,
+                                                                                         "B": R52, "E": R23},
+         lambda v: anp.sum(anp.dot(anp.transpose(v["A"]), v["C"])) + anp.sum(anp.transpose(anp.dot(v["A"], v["B"]))
+                                                                              * v["E"])),
+    Case("kron", "kron", "sum(kron(A, B) * K)", {"A": R35, "B": R52, "K": (15, 10)},
+         lambda v: anp.sum(anp.kron(v["A"], v["B"]) * v["K"])),
+    Case("kron-of-1d", "kron", "kron(u, w) @ z", {"u": V5, "w": V3, "z": (15,)},
+         lambda v: anp.dot(anp.kron(v["u"], v["w"]), v["z"])),
+    Case("kron-of-1x1", "kron", "sum(kron(a, A) * C) + sum(A.kron(a) ** 2)", {"a": (1, 1), "A": R35, "C": R35},
+         lambda v: anp.sum(anp.kron(v["a"], v["A"]) * v["C"]) + anp.sum(anp.kron(v["A"], v["a"]) ** 2),
+         square="a 1x1 factor, kron's neutral size"),
 ]
 
 
@@ -620,12 +835,12 @@ def structure(node: Node) -> tuple:
 
 
 SPELLINGS = [  # (spelling, canonical spelling, the table entry it spells)
-    ("x.mm(W)", "x @ W", "mm"),
-    ("mm(x, W)", "x @ W", "mm"),
+    ("x.mm(W)", "mm(x, W)", "mm"),
+    ("torch.mm(x, W)", "mm(x, W)", "mm"),
     ("x.matmul(W)", "x @ W", "matmul"),
     ("matmul(x, W)", "x @ W", "matmul"),
     ("x.t()", "transpose(x)", "t"),
-    ("x.transpose()", "transpose(x)", "transpose"),
+    ("x.transpose()", "np.permute_dims(x)", "transpose"),  # NumPy's method: axes in an order, reversed by default
     ("x.T", "transpose(x)", "T"),
     ("z.pow(2)", "z**2", "pow"),
     ("pow(z, 2)", "z**2", "pow"),
@@ -646,7 +861,50 @@ SPELLINGS = [  # (spelling, canonical spelling, the table entry it spells)
     ("z.clamp(min=0)", "clamp(z, 0)", "clamp"),
     ("z.clamp_min(0)", "clamp(z, 0)", "clamp_min"),
     ("clamp_min(z, 0)", "clamp(z, 0)", "clamp_min"),
-    ("max(z, 0)", "maximum(z, 0)", "max"),
+    ("z.clip(0, 1)", "clamp(z, 0, 1)", "clip"),
+    ("torch.clip(z, max=1)", "clamp(z, max=1)", "clip"),
+    ("np.clip(z, None, 1)", "clamp(z, max=1)", "clip"),
+    ("np.clip(z, min=0.5)", "clamp(z, 0.5)", "clip"),
+    ("z.clamp_max(1)", "clamp(z, max=1)", "clamp_max"),
+    ("torch.clamp(z, None, 1)", "clamp(z, -inf, 1)", "clamp"),
+    ("z.minimum(x)", "minimum(z, x)", "minimum"),
+    ("torch.min(z, x)", "minimum(z, x)", "minimum"),
+    ("x.erf()", "erf(x)", "erf"),
+    ("torch.special.erf(x)", "erf(x)", "erf"),
+    ("x.log1p()", "log1p(x)", "log1p"),
+    ("np.log1p(x)", "log1p(x)", "log1p"),
+    ("x.expm1()", "expm1(x)", "expm1"),
+    ("torch.special.expm1(x)", "expm1(x)", "expm1"),
+    ("F.leaky_relu(x, negative_slope=0.2)", "leaky_relu(x, 0.2)", "leaky_relu"),
+    ("F.elu(x, 1.5)", "elu(x, alpha=1.5)", "elu"),
+    ("F.gelu(x, approximate='tanh')", "gelu(x, approximate='tanh')", "gelu"),
+    ("z.gt(x)", "z > x", "gt"),
+    ("z.lt(x)", "z < x", "lt"),
+    ("z.ge(x)", "z >= x", "ge"),
+    ("z.le(x)", "z <= x", "le"),
+    ("z.eq(x)", "z == x", "eq"),
+    ("z.ne(x)", "z != x", "ne"),
+    ("np.greater_equal(z, x)", "z >= x", "greater_equal"),
+    ("torch.not_equal(z, x)", "z != x", "not_equal"),
+    ("torch.where(z > x, z, x)", "where(z > x, z, x)", "where"),
+    ("max(z, 0)", "max(z, axis=0)", "max"),
+    ("z.max(1)", "max(z, axis=1)", "max"),
+    ("np.max(z, axis=1, keepdims=True)", "max(z, 1, keepdims=True)", "max"),
+    ("torch.max(z, dim=1)", "max(z, axis=1)", "max"),
+    ("torch.max(z, x)", "maximum(z, x)", "maximum"),
+    ("z.min(axis=0)", "min(z, 0)", "min"),
+    ("torch.min(z)", "min(z)", "min"),
+    ("z.amax(1)", "max(z, 1)", "amax"),
+    ("amax(z, 0)", "max(z, 0)", "amax"),
+    ("torch.amax(z, dim=1, keepdim=True)", "max(z, 1, keepdims=True)", "amax"),
+    ("z.amin(dim=0)", "min(z, 0)", "amin"),
+    ("np.amin(z)", "min(z)", "amin"),
+    ("z.var(ddof=1)", "var(z, ddof=1)", "var"),
+    ("z.var(dim=0)", "var(z, 0, ddof=1)", "var"),
+    ("torch.var(z, 1, False)", "var(z, 1, ddof=0)", "var"),
+    ("variance(z)", "var(z)", "variance"),
+    ("z.std(1, True, keepdim=True)", "std(z, 1, keepdims=True, ddof=1)", "std"),
+    ("torch.std(z, correction=0)", "std(z, ddof=0)", "std"),
     ("z.maximum(x)", "maximum(z, x)", "maximum"),
     ("torch.maximum(z, x)", "maximum(z, x)", "maximum"),
     ("x.heaviside()", "heaviside(x)", "heaviside"),
@@ -677,15 +935,23 @@ SPELLINGS = [  # (spelling, canonical spelling, the table entry it spells)
     # reductions, with and without an axis
     ("A.sum(0)", "sum(A, 0)", "sum"),
     ("A.sum(axis=1)", "sum(A, 1)", "sum"),
+    ("A.sum(dim=1, keepdim=True)", "sum(A, 1, keepdims=True)", "sum"),
+    ("torch.sum(A, axis=1, keepdims=True)", "sum(A, 1, keepdims=True)", "sum"),
+    ("torch.mean(A, 0, True)", "mean(A, 0, keepdims=True)", "mean"),
     ("np.sum(A, axis=-1)", "sum(A, -1)", "sum"),
     ("A.mean(1)", "mean(A, 1)", "mean"),
     ("A.mean(axis=0)", "mean(A, 0)", "mean"),
     ("A.norm()", "norm(A)", "norm"),
     ("torch.norm(A)", "norm(A)", "norm"),
-    ("A.logsumexp()", "logsumexp(A)", "logsumexp"),
-    ("torch.logsumexp(A)", "logsumexp(A)", "logsumexp"),
-    ("A.softmax()", "softmax(A)", "softmax"),
-    ("torch.softmax(A)", "softmax(A)", "softmax"),
+    ("A.logsumexp(1)", "logsumexp(A, axis=1)", "logsumexp"),
+    ("torch.logsumexp(A, dim=1, keepdim=True)", "logsumexp(A, 1, keepdims=True)", "logsumexp"),
+    ("A.softmax(1)", "softmax(A, axis=1)", "softmax"),
+    ("torch.softmax(A, dim=-1)", "softmax(A, axis=-1)", "softmax"),
+    ("F.softmax(A, 0)", "softmax(A, axis=0)", "softmax"),
+    ("torch.special.softmax(A, 1)", "softmax(A, 1)", "softmax"),
+    ("A.log_softmax(dim=1)", "log_softmax(A, axis=1)", "log_softmax"),
+    ("F.log_softmax(A, dim=1)", "log_softmax(A, 1)", "log_softmax"),
+    ("log_softmax(A, dim=1)", "log_softmax(A, axis=1)", "log_softmax"),
     # linear algebra
     ("S.det()", "det(S)", "det"),
     ("torch.det(S)", "det(S)", "det"),
@@ -702,6 +968,23 @@ SPELLINGS = [  # (spelling, canonical spelling, the table entry it spells)
     ("u.outer(v)", "outer(u, v)", "outer"),
     ("torch.outer(u, v)", "outer(u, v)", "outer"),
     ("u.matmul(v)", "u @ v", "matmul"),
+]
+SPELLINGS += [  # indexing, reshape and flatten, axis orders, kron
+    ("A.reshape(5, 3)", "reshape(A, 5, 3)", "reshape"),
+    ("np.reshape(A, (5, 3))", "reshape(A, 5, 3)", "reshape"),
+    ("A.reshape((15,))", "reshape(A, 15)", "reshape"),
+    ("A.view(5, -1)", "reshape(A, 5, -1)", "view"),
+    ("A.flatten()", "reshape(A, -1)", "flatten"),
+    ("torch.flatten(A)", "flatten(A)", "flatten"),
+    ("A.ravel()", "np.ravel(A)", "ravel"),
+    ("ravel(A)", "flatten(A)", "ravel"),
+    ("A.permute(1, 0)", "permute(A, 1, 0)", "permute"),
+    ("A.permute((1, 0))", "np.transpose(A, (1, 0))", "permute"),
+    ("A.transpose(1, 0)", "torch.permute(A, (1, 0))", "transpose"),
+    ("A.swapaxes(0, 1)", "swapaxes(A, 0, 1)", "swapaxes"),
+    ("A.swapdims(0, 1)", "torch.transpose(A, 0, 1)", "swapdims"),
+    ("A.mT", "np.matrix_transpose(A)", "mT"),
+    ("u.kron(v)", "torch.kron(u, v)", "kron"),
 ]
 
 SPELLING_SHAPES = {"x": R35, "z": R35, "d": R35, "A": R35, "W": R52, "S": (3, 3), "u": V5, "v": V5}
@@ -736,6 +1019,7 @@ def test_spelling_parses_to_the_canonical_tree(spelling, canonical, _):
 
 A_AT_KINK = np.array([[0.0, 1.5, -0.5, 0.0, 2.0], [-1.0, 0.0, 0.7, -0.2, 0.0]])
 C_WEIGHTS = np.arange(1.0, 11.0).reshape(2, 5)
+A_TIES = np.array([[1.0, 3.0, 3.0, 0.0, 3.0], [2.0, 2.0, 0.0, -1.0, 3.0]])  # max: 3 of row 0; min: column 4
 
 KINKS = [  # (id, expression, values, variable, expected gradient) -- SPEC section 6
     ("relu'(0)=0", "sum(relu(A) * C)", {"A": A_AT_KINK}, "A",
@@ -753,6 +1037,26 @@ KINKS = [  # (id, expression, values, variable, expected gradient) -- SPEC secti
     ("maximum(A,a) ties give 0.5 to the scalar", "sum(maximum(A, a) * C)", {"A": A_AT_KINK, "a": np.array(0.0)},
      "a", np.sum(C_WEIGHTS * np.where(A_AT_KINK < 0, 1.0, np.where(A_AT_KINK == 0, 0.5, 0.0)))),
     ("heaviside'=0", "sum(heaviside(A) * C)", {"A": A_AT_KINK}, "A", np.zeros((2, 5))),
+    ("clamp(A,-0.5,0.7)'=1 at both bounds", "sum(clamp(A, -0.5, 0.7) * C)", {"A": A_AT_KINK}, "A",
+     C_WEIGHTS * ((A_AT_KINK >= -0.5) & (A_AT_KINK <= 0.7))),
+    ("clamp(A, max=0)'=1 at the bound", "sum(clamp(A, max=0) * C)", {"A": A_AT_KINK}, "A", C_WEIGHTS * (A_AT_KINK <= 0)),
+    ("minimum ties split 0.5 (A)", "sum(minimum(A, B) * C)", {"A": A_AT_KINK, "B": np.zeros((2, 5))}, "A",
+     C_WEIGHTS * np.where(A_AT_KINK < 0, 1.0, np.where(A_AT_KINK == 0, 0.5, 0.0))),
+    ("minimum ties split 0.5 (B)", "sum(minimum(A, B) * C)", {"A": A_AT_KINK, "B": np.zeros((2, 5))}, "B",
+     C_WEIGHTS * np.where(A_AT_KINK > 0, 1.0, np.where(A_AT_KINK == 0, 0.5, 0.0))),
+    ("leaky_relu'(0)=negative_slope", "sum(leaky_relu(A, 0.25) * C)", {"A": A_AT_KINK}, "A",
+     C_WEIGHTS * np.where(A_AT_KINK > 0, 1.0, 0.25)),
+    ("where(A > 0, A, B): a tie goes to B (A)", "sum(where(A > 0, A, B) * C)", {"A": A_AT_KINK, "B": np.ones((2, 5))},
+     "A", C_WEIGHTS * (A_AT_KINK > 0)),
+    ("where(A > 0, A, B): a tie goes to B (B)", "sum(where(A > 0, A, B) * C)", {"A": A_AT_KINK, "B": np.ones((2, 5))},
+     "B", C_WEIGHTS * (A_AT_KINK <= 0)),
+    ("(A >= B)'=0 at ties", "sum((A >= B) * C)", {"A": A_AT_KINK, "B": np.zeros((2, 5))}, "A", np.zeros((2, 5))),
+    ("max along rows: ties share evenly", "sum(max(A, axis=1, keepdims=True) * C)", {"A": A_TIES}, "A",
+     np.array([[0.0, 5.0, 5.0, 0.0, 5.0], [0.0, 0.0, 0.0, 0.0, 40.0]])),
+    ("min down columns: ties share evenly", "sum(min(A, 0, keepdims=True) * C)", {"A": A_TIES}, "A",
+     np.array([[7.0, 0.0, 0.0, 0.0, 7.5], [0.0, 9.0, 11.0, 13.0, 7.5]])),
+    ("torch.max of all entries: ties share evenly", "torch.max(A) * sum(C)", {"A": A_TIES}, "A",
+     np.where(A_TIES == 3.0, 55.0 / 4, 0.0)),
     ("relu'(0)=0 inside a product", "sum(relu(x @ w) * C)",
      {"x": np.array([[1.0, 0.0], [0.0, 0.0]]), "w": np.array([[0.0, 1.0, -1.0, 0.0, 2.0], [3.0, 1.0, 1.0, 1.0, 1.0]])},
      "w", np.array([[1.0, 0.0], [0.0, 0.0]]).T @ (C_WEIGHTS * np.array([[0, 1, 0, 0, 1], [0, 0, 0, 0, 0]]))),

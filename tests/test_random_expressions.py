@@ -20,6 +20,7 @@ pole, outside a domain, or with non-finite or huge numbers are skipped with
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from typing import Any, Callable
 import autograd.numpy as anp
 import numpy as np
 from autograd import grad
+from autograd.extend import defvjp, primitive
 from autograd.tracer import getval
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -152,6 +154,22 @@ def constant(text: str, value: Any) -> Expr:
 # --------------------------------------------------------------------------- reference functions (by hand)
 
 
+@primitive
+def _erf(a: Any) -> Any:
+    return np.vectorize(math.erf, otypes=[float])(a)
+
+
+defvjp(_erf, lambda ans, a: lambda g: g * 2 / np.sqrt(np.pi) * anp.exp(-a * a))  # the textbook derivative
+
+
+def _gelu_tanh(a: Any) -> Any:
+    return 0.5 * a * (1 + anp.tanh(np.sqrt(2 / np.pi) * (a + 0.044715 * a**3)))
+
+
+def _bounds(lo: float, hi: float) -> Check:
+    return lambda probe, xs: (probe.kink(xs[0] - lo), probe.kink(xs[0] - hi))
+
+
 def _sigmoid(a: Any) -> Any:
     return 0.5 * (1.0 + anp.tanh(0.5 * a))  # = 1/(1 + e^-a), without overflow
 
@@ -161,9 +179,43 @@ def _logsumexp(a: Any) -> Any:
     return top + anp.log(anp.sum(anp.exp(a - top)))
 
 
-def _softmax(a: Any) -> Any:
-    e = anp.exp(a - getval(anp.max(a)))
-    return e / anp.sum(e)
+def _softmax(a: Any, axis: int | None = None, log: bool = False) -> Any:
+    """softmax (or log_softmax) of all entries or along an axis, shifted by a constant max."""
+    shifted = a - getval(anp.max(a, axis=axis, keepdims=True))
+    if log:
+        return shifted - anp.log(anp.sum(anp.exp(shifted), axis=axis, keepdims=True))
+    e = anp.exp(shifted)
+    return e / anp.sum(e, axis=axis, keepdims=True)
+
+
+def _gap(a: Any, axis: int | None) -> Any:
+    """The largest minus the second largest entry (along the axis): a max's tie is its kink."""
+    top = np.sort(np.ravel(a) if axis is None or np.ndim(a) < 2 else np.moveaxis(a, axis, -1), axis=-1)
+    if top.shape[-1] < 2:  # one entry along the axis: nothing to tie with
+        return np.full(top.shape[:-1], np.inf)
+    return top[..., -1] - top[..., -2]
+
+
+def _no_tie(sign: float) -> Callable[[Probe, list[Any], int | None], None]:
+    return lambda probe, xs, axis: probe.kink(_gap(sign * np.asarray(xs[0]), axis))
+
+
+def _spread(probe: Probe, xs: list[Any], axis: int | None) -> None:
+    probe.positive(np.std(xs[0], axis=axis))  # std's gradient divides by it
+
+
+#: Reductions along an axis (or of all entries): the reference and what makes a value safe to judge.
+REDUCTIONS = {
+    "sum": (anp.sum, lambda probe, xs, axis: None), "mean": (anp.mean, lambda probe, xs, axis: None),
+    "max": (anp.max, _no_tie(1.0)), "min": (anp.min, _no_tie(-1.0)),
+    "var": (anp.var, lambda probe, xs, axis: None), "std": (anp.std, _spread),
+    "logsumexp": (lambda a, axis=None: anp.log(anp.sum(anp.exp(a), axis=axis)), lambda probe, xs, axis: None),
+}
+MATRIX_SOFTMAXES = [("softmax({}, axis=None)", None, False), ("softmax({}, axis=1)", 1, False),
+                    ("({}).softmax(dim=0)", 0, False), ("torch.softmax({}, -1)", 1, False),
+                    ("log_softmax({}, axis=1)", 1, True), ("F.log_softmax({}, dim=0)", 0, True)]
+VECTOR_SOFTMAXES = [("softmax({})", False), ("({}).softmax(dim=0)", False), ("log_softmax({})", True),
+                    ("F.log_softmax({}, dim=-1)", True)]
 
 
 def _norm(a: Any) -> Any:
@@ -195,6 +247,8 @@ def _tie(probe: Probe, xs: list[Any]) -> None:
 NUMBERS = [("2", 2.0), ("3", 3.0), ("0.5", 0.5), ("1", 1.0), ("(-1)", -1.0), ("1.5", 1.5)]
 TRANSPOSES = ["({}).T", "({}).t()", "transpose({})"]
 MATMULS = ["({} @ {})", "({}).mm({})", "mm({}, {})", "({}).matmul({})", "matmul({}, {})"]
+#: The spellings that take a 1-D operand (torch.mm takes two matrices only).
+VECTOR_MATMULS = [m for m in MATMULS if "mm(" not in m]
 
 
 def named(shape: Shape) -> list[str]:
@@ -261,6 +315,19 @@ UNARY: dict[str, tuple[list[str], Callable[[Any], Any], Check]] = {  # templates
     "softplus": (["softplus({})", "F.softplus({})"], lambda a: anp.logaddexp(0.0, a), _no_check),
     "square": (["square({})", "({}).square()"], lambda a: a * a, _no_check),
     "detach": (["detach({})", "stop_gradient({})", "({}).detach()"], getval, _no_check),
+    "clip": (["clamp({}, -1, 0.5)", "np.clip({}, -1, 0.5)", "({}).clip(-1, 0.5)", "torch.clamp({}, min=-1, max=0.5)"],
+             lambda a: anp.minimum(anp.maximum(a, -1.0), 0.5), _bounds(-1.0, 0.5)),
+    "clamp_max": (["clamp({}, max=0.5)", "({}).clamp_max(0.5)", "np.clip({}, None, 0.5)"],
+                  lambda a: anp.minimum(a, 0.5), _kink(0.5)),
+    "leaky_relu": (["leaky_relu({}, 0.2)", "F.leaky_relu({}, negative_slope=0.2)"],
+                   lambda a: anp.where(a > 0, a, 0.2 * a), _kink()),
+    "elu": (["elu({})", "F.elu({}, alpha=1.0)"], lambda a: anp.where(a > 0, a, anp.expm1(anp.minimum(a, 0.0))),
+            _no_check),  # smooth to first order at 0 for alpha = 1
+    "gelu": (["gelu({})", "F.gelu({})"], lambda a: a * 0.5 * (1 + _erf(a / np.sqrt(2))), _no_check),
+    "gelu_tanh": (["F.gelu({}, approximate='tanh')"], _gelu_tanh, _no_check),
+    "erf": (["erf({})", "torch.erf({})", "({}).erf()"], _erf, _no_check),
+    "log1p": (["log1p({})", "np.log1p({})", "({}).log1p()"], anp.log1p, _positive),
+    "expm1": (["expm1({})", "torch.expm1({})"], anp.expm1, _no_check),
 }
 
 
@@ -269,7 +336,7 @@ def unary(draw: Any, shape: Shape, depth: int) -> Expr:
     """An elementwise function of one operand of any rank."""
     kind = draw(st.sampled_from(sorted(UNARY) + ["pow", "clamp"]))
     x = draw(expression(shape, depth - 1))
-    if kind in ("log", "sqrt"):  # keep them mostly inside their domain
+    if kind in ("log", "sqrt", "log1p"):  # keep them mostly inside their domain
         wrap = draw(st.sampled_from(["x*x+0.5", "exp", "none"]))
         if wrap == "x*x+0.5":
             x = apply("({} * {} + 0.5)", lambda a, b: a * b + 0.5, x, x)
@@ -294,7 +361,18 @@ BINARY = {
     "*": ("({} * {})", anp.multiply),
     "/": ("({} / {})", anp.divide),
     "maximum": ("maximum({}, {})", anp.maximum),
+    "minimum": ("minimum({}, {})", anp.minimum),
+    ">": ("({} > {})", lambda a, b: anp.where(a > b, 1.0, 0.0)),
+    "<": ("({} < {})", lambda a, b: anp.where(a < b, 1.0, 0.0)),
+    ">=": ("({} >= {})", lambda a, b: anp.where(a >= b, 1.0, 0.0)),
+    "<=": ("torch.le({}, {})", lambda a, b: anp.where(a <= b, 1.0, 0.0)),
+    "==": ("({} == {})", lambda a, b: anp.where(a == b, 1.0, 0.0)),
+    "!=": ("np.not_equal({}, {})", lambda a, b: anp.where(a != b, 1.0, 0.0)),
+    # autograd's where does not broadcast its gradient: the branches are broadcast by hand (+ 0*b)
+    "where": ("where({0} > {1}, {0}, 0.5 * {1})", lambda a, b: anp.where(a > b, a + 0 * b, 0.5 * b + 0 * a)),
+    "np.where": ("np.where({0} < {1}, {1} * {0}, {0})", lambda a, b: anp.where(a < b, b * a, a + 0 * b)),
 }
+TIES = {"maximum", "minimum", ">", "<", ">=", "<=", "==", "!=", "where", "np.where"}  # a kink where a = b
 
 
 @st.composite
@@ -318,7 +396,80 @@ def binary(draw: Any, shape: Shape, depth: int) -> Expr:
     else:
         other = variable(named(draw(st.sampled_from(size_one)))[0])
     operands = (full, other) if draw(st.booleans()) else (other, full)
-    return apply(template, f, *operands, check=_tie if op == "maximum" else _no_check)
+    return apply(template, f, *operands, check=_tie if op in TIES else _no_check)
+
+
+# --------------------------------------------------------------------------- indexing, reshape, axes, kron
+
+AXES_SWAPPED = ["({}).permute(1, 0)", "np.transpose({}, (1, 0))", "torch.transpose({}, 0, 1)", "({}).mT",
+                "np.swapaxes({}, -1, -2)", "({}).transpose(1, 0)", "np.matrix_transpose({})"]
+AXES_KEPT = ["np.transpose({}, (0, 1))", "torch.transpose({}, 1, 1)", "({}).swapaxes(0, 0)"]
+RESHAPES = ["reshape({{}}, {n}, {m})", "({{}}).reshape({n}, -1)", "np.reshape({{}}, ({n}, {m}))", "({{}}).view(-1, {m})",
+            "torch.reshape({{}}, ({n}, {m}))"]
+FLATTENS = ["flatten({})", "({}).flatten()", "np.ravel({})", "({}).reshape(-1)", "torch.flatten({})", "({}).ravel()"]
+KRONS = ["kron({}, {})", "np.kron({}, {})", "torch.kron({}, {})", "({}).kron({})"]
+
+
+def _rows(start: int, count: int, size: int, negative: bool) -> str:
+    """A slice taking `count` entries from `start` of an axis of `size`, counted from the front or the end."""
+    if not negative:
+        return f"{start}:{start + count}"
+    return f"{start - size}:" if start + count == size else f"{start - size}:{start + count - size}"
+
+
+@st.composite
+def shaped_matrix(draw: Any, shape: Shape, depth: int) -> Expr:
+    """A matrix sliced out of a larger one, reshaped, with its axes swapped (or kept), or a kron."""
+    n, m = shape
+    kind = draw(st.sampled_from(["slice", "reshape", "swapped", "kept", "kron", "mT"]))
+    if kind == "mT":
+        return apply("({}).mT", anp.transpose, draw(expression((m, n), depth - 1)))
+    if kind == "slice":
+        p = draw(st.sampled_from([d for d in DIMS if d >= n]))
+        q = draw(st.sampled_from([d for d in DIMS if d >= m]))
+        r, c = draw(st.integers(0, p - n)), draw(st.integers(0, q - m))
+        rows, cols = (_rows(r, n, p, draw(st.booleans())), _rows(c, m, q, draw(st.booleans())))
+        return apply(f"({{}})[{rows}, {cols}]", lambda a: a[r:r + n, c:c + m], draw(expression((p, q), depth - 1)))
+    if kind == "reshape":
+        return apply(draw(st.sampled_from(RESHAPES)).format(n=n, m=m), lambda a: anp.reshape(a, (n, m)),
+                     draw(expression((m, n), depth - 1)))
+    if kind == "swapped":
+        return apply(draw(st.sampled_from(AXES_SWAPPED)), anp.transpose, draw(expression((m, n), depth - 1)))
+    if kind == "kept":
+        return apply(draw(st.sampled_from(AXES_KEPT)), lambda a: a, draw(expression(shape, depth - 1)))
+    return apply(draw(st.sampled_from(KRONS)), anp.kron, draw(expression((n, 1), depth - 1)),
+                 draw(expression((1, m), depth - 1)))
+
+
+@st.composite
+def shaped_vector(draw: Any, shape: Shape, depth: int) -> Expr:
+    """A 1-D vector: a row or a column of a matrix, a slice of a longer vector, or a flattened row/column."""
+    (n,) = shape
+    kind = draw(st.sampled_from(["row", "column", "slice", "flatten"]))
+    k = draw(st.sampled_from(DIMS))
+    if kind == "row":
+        i = draw(st.integers(-k, k - 1))
+        return apply(f"({{}})[{i}]", lambda a: a[i], draw(expression((k, n), depth - 1)))
+    if kind == "column":
+        j = draw(st.integers(-k, k - 1))
+        return apply(f"({{}})[:, {j}]", lambda a: a[:, j], draw(expression((n, k), depth - 1)))
+    if kind == "slice":
+        k = draw(st.sampled_from([d for d in DIMS if d >= n]))
+        s = draw(st.integers(0, k - n))
+        return apply(f"({{}})[{_rows(s, n, k, draw(st.booleans()))}]", lambda a: a[s:s + n],
+                     draw(expression((k,), depth - 1)))
+    source = draw(st.sampled_from([(n, 1), (1, n)]))
+    return apply(draw(st.sampled_from(FLATTENS)), anp.ravel, draw(expression(source, depth - 1)))
+
+
+@st.composite
+def entry(draw: Any, depth: int) -> Expr:
+    """One entry of a matrix or a 1-D vector, by constant (possibly negative) indices."""
+    p, q = draw(st.sampled_from(DIMS)), draw(st.sampled_from(DIMS))
+    i, j = draw(st.integers(-p, p - 1)), draw(st.integers(-q, q - 1))
+    if draw(st.booleans()):
+        return apply(f"({{}})[{i}]", lambda a: a[i], draw(expression((p,), depth - 1)))
+    return apply(f"({{}})[{i}, {j}]", lambda a: a[i, j], draw(expression((p, q), depth - 1)))
 
 
 # --------------------------------------------------------------------------- matrices, vectors, scalars
@@ -345,9 +496,11 @@ def positive_definite(draw: Any, n: int, depth: int) -> Expr:
 def matrix(draw: Any, shape: Shape, depth: int) -> Expr:
     """A matrix expression of exactly this shape."""
     n, m = shape
-    kinds = ["unary", "unary", "binary", "binary", "matmul", "transpose", "outer", "softmax"]
+    kinds = ["unary", "unary", "binary", "binary", "matmul", "transpose", "outer", "softmax", "shaped"]
     kinds += ["diag", "inv"] if n == m else []
     kind = draw(st.sampled_from(kinds))
+    if kind == "shaped":
+        return draw(shaped_matrix(shape, depth))
     if kind == "unary":
         return draw(unary(shape, depth))
     if kind == "binary":
@@ -361,9 +514,9 @@ def matrix(draw: Any, shape: Shape, depth: int) -> Expr:
     if kind == "outer":
         return apply(draw(st.sampled_from(["outer({}, {})", "({}).outer({})"])), anp.outer,
                      draw(expression((n,), depth - 1)), draw(expression((m,), depth - 1)))
-    if kind == "softmax":
-        template = draw(st.sampled_from(["softmax({})", "({}).softmax()"]))
-        return apply(template, _softmax, draw(expression(shape, depth - 1)))
+    if kind == "softmax":  # a matrix's softmax says its axis (None: all entries)
+        template, axis, log = draw(st.sampled_from(MATRIX_SOFTMAXES))
+        return apply(template, lambda a: _softmax(a, axis, log), draw(expression(shape, depth - 1)))
     if kind == "diag":
         return apply(draw(st.sampled_from(["diag({})", "({}).diag()"])), anp.diag, draw(expression((n,), depth - 1)))
     return apply(draw(st.sampled_from(["inv({})", "inverse({})", "({}).inverse()"])), anp.linalg.inv,
@@ -375,39 +528,46 @@ def vector(draw: Any, shape: Shape, depth: int) -> Expr:
     """A 1-D vector expression of exactly this shape."""
     (n,) = shape
     kind = draw(st.sampled_from(["unary", "unary", "binary", "matrix@vector", "vector@matrix", "axis", "diag",
-                                 "softmax", "transpose"]))
+                                 "softmax", "transpose", "shaped"]))
+    if kind == "shaped":
+        return draw(shaped_vector(shape, depth))
     if kind == "unary":
         return draw(unary(shape, depth))
     if kind == "binary":
         return draw(binary(shape, depth))
     k = draw(st.sampled_from(DIMS))
     if kind == "matrix@vector":
-        return apply(draw(st.sampled_from(MATMULS)), anp.matmul, draw(expression((n, k), depth - 1)),
+        return apply(draw(st.sampled_from(VECTOR_MATMULS)), anp.matmul, draw(expression((n, k), depth - 1)),
                      draw(expression((k,), depth - 1)))
     if kind == "vector@matrix":
-        return apply(draw(st.sampled_from(MATMULS)), anp.matmul, draw(expression((k,), depth - 1)),
+        return apply(draw(st.sampled_from(VECTOR_MATMULS)), anp.matmul, draw(expression((k,), depth - 1)),
                      draw(expression((k, n), depth - 1)))
     if kind == "axis":
-        reduction = draw(st.sampled_from(["sum", "mean"]))
+        reduction = draw(st.sampled_from(sorted(REDUCTIONS)))
         axis = draw(st.sampled_from([0, 1, -1, -2]))
         source = (k, n) if axis in (0, -2) else (n, k)
-        template = draw(st.sampled_from([f"{reduction}({{}}, {axis})", f"({{}}).{reduction}({axis})",
-                                         f"{reduction}({{}}, axis={axis})"]))
-        f = anp.sum if reduction == "sum" else anp.mean
-        return apply(template, lambda a: f(a, axis=axis), draw(expression(source, depth - 1)))
+        library = "torch.logsumexp" if reduction == "logsumexp" else f"np.{reduction}"
+        method = f"axis={axis}, ddof=0" if reduction in ("var", "std") else str(axis)  # X.var(1) is ambiguous
+        template = draw(st.sampled_from([f"{reduction}({{}}, {axis})", f"({{}}).{reduction}({method})",
+                                         f"{reduction}({{}}, axis={axis})", f"{library}({{}}, {axis})"]))
+        f, check = REDUCTIONS[reduction]
+        return apply(template, lambda a: f(a, axis=axis), draw(expression(source, depth - 1)),
+                     check=lambda probe, xs: check(probe, xs, axis))
     if kind == "diag":
         return apply(draw(st.sampled_from(["diag({})", "({}).diag()"])), anp.diag, draw(expression((n, n), depth - 1)))
     if kind == "softmax":
-        template = draw(st.sampled_from(["softmax({})", "({}).softmax()"]))
-        return apply(template, _softmax, draw(expression(shape, depth - 1)))
+        template, log = draw(st.sampled_from(VECTOR_SOFTMAXES))
+        return apply(template, lambda a: _softmax(a, None, log), draw(expression(shape, depth - 1)))
     return apply("({}).T", anp.transpose, draw(expression(shape, depth - 1)))  # NumPy: a 1-D transpose is itself
 
 
 @st.composite
 def scalar(draw: Any, depth: int) -> Expr:
     """A scalar: a reduction of a vector or matrix, a vector product, det/logdet/trace, or arithmetic."""
-    kind = draw(st.sampled_from(["det", "logdet", "dot", "trace", "sum", "norm", "logsumexp", "axis",
-                                 "unary", "binary"]))
+    kind = draw(st.sampled_from(["det", "logdet", "dot", "trace", "sum", "norm", "logsumexp", "axis", "all",
+                                 "unary", "binary", "entry"]))
+    if kind == "entry":
+        return draw(entry(depth))
     if kind == "unary":
         return draw(unary((), depth))
     if kind == "binary":
@@ -424,14 +584,20 @@ def scalar(draw: Any, depth: int) -> Expr:
         return apply(template, _norm, draw(expression(draw(any_shape), depth - 1)),
                      check=lambda probe, xs: probe.positive(_norm(xs[0])))
     if kind == "logsumexp":
-        return apply(draw(st.sampled_from(["logsumexp({})", "({}).logsumexp()"])), _logsumexp,
+        return apply(draw(st.sampled_from(["logsumexp({})", "logsumexp({}, axis=None)"])), _logsumexp,
                      draw(expression(draw(any_shape), depth - 1)))
+    if kind == "all":  # max, min, var, std of all entries
+        reduction = draw(st.sampled_from(["max", "min", "var", "std"]))
+        template = draw(st.sampled_from([f"{reduction}({{}})", f"np.{reduction}({{}})"]))
+        f, check = REDUCTIONS[reduction]
+        return apply(template, f, draw(expression(draw(any_shape), depth - 1)),
+                     check=lambda probe, xs: check(probe, xs, None))
     if kind == "axis":  # a 1-D vector reduced along its only axis
         reduction, axis = draw(st.sampled_from(["sum", "mean"])), draw(st.sampled_from([0, -1]))
         f = anp.sum if reduction == "sum" else anp.mean
         return apply(f"{reduction}({{}}, {axis})", lambda a: f(a, axis=axis), draw(expression((n,), depth - 1)))
     if kind == "dot":
-        template = draw(st.sampled_from(["dot({}, {})", "({}).dot({})", *MATMULS]))
+        template = draw(st.sampled_from(["dot({}, {})", "({}).dot({})", *VECTOR_MATMULS]))
         return apply(template, anp.dot, draw(expression((n,), depth - 1)), draw(expression((n,), depth - 1)))
     if kind == "trace":
         return apply(draw(st.sampled_from(["trace({})", "tr({})", "({}).trace()"])), anp.trace,

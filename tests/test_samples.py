@@ -45,7 +45,7 @@ def test_notebooks_assert_the_printed_numbers() -> None:
     headline = next(c for name, c in cases.items() if name.startswith("retain_grad tutorial: relu regression"))
     assert headline.check["value"] == 99.9048
     assert headline.check["W[0]"] == [18.2980, 2.7573, 2.3914, -0.1974]
-    assert sum(bool(c.check) for c in cases.values()) == len(cases), "every notebook case checks numbers"
+    assert all(c.check or c.options.expect for c in cases.values()), "every notebook case checks numbers or a derivation"
 
 
 @pytest.mark.parametrize(("old", "new"), [
@@ -107,7 +107,7 @@ def test_malformed_case_is_refused_with_the_reason(table: dict, message: str) ->
     ({"x[a]": 1.0}, "check key 'x[a]': 'a' is not an index"),
     ({"x": [1.0, 2.0, 3.0]}, "check x: expected numbers are 3, but x is 2"),
     ({"x": "2*q"}, "check x = '2*q': q is not a variable of the case"),
-    ({"x": "x[0]"}, "check x = 'x[0]': unsupported syntax: indexing"),
+    ({"x": "x[[0]]"}, "check x = 'x[[0]]': indexing with a list of indices (fancy indexing) is not supported"),
     ({"x": "x@ones(3)"}, "check x = 'x@ones(3)': shape mismatch in 'x@ones(3)': @ (matrix product) cannot combine"),
 ])
 def test_bad_check_is_an_input_error(check: dict, message: str) -> None:

@@ -38,11 +38,10 @@ import numpy as np
 
 from gradcalc.errors import GradcalcError, InputError
 from gradcalc.jobs.evaluate import run_eval
-from gradcalc.lang.infer import infer
-from gradcalc.lang.parse import parse
-from gradcalc.lang.tree import variable_names
+from gradcalc.jobs.formula import evaluate_formula
+from gradcalc.jobs.results import HessianResult
+from gradcalc.jobs.second import run_hessian
 from gradcalc.options import EvalOptions, parse_shape_option
-from gradcalc.tape import record
 from gradcalc.values.sources import load
 
 if sys.version_info >= (3, 11):
@@ -52,7 +51,7 @@ else:
 
 #: Every key a case may have; anything else is a typo worth reporting.
 KEYS = ("name", "expr", "wrt", "shape", "value", "seed", "rng", "dtype", "rtol", "atol", "max_elements", "expect",
-        "check")
+        "check", "order", "derivation", "hessian")
 EXPECTS = ("equal", "kink", "mismatch", "undefined")
 DEFAULT_TOLERANCE = 1e-4
 _KINDS = {int: "an integer", float: "a number", str: "a string", list: "a list of names", dict: "a table"}
@@ -126,7 +125,8 @@ def case_from_table(table: dict[str, Any], path: Path | None = None, number: int
     Traceback (most recent call last):
     ...
     gradcalc.errors.InputError: case 1 ('n'): unknown key 'shapes'; did you mean 'shape'? \
-A case may have: name, expr, wrt, shape, value, seed, rng, dtype, rtol, atol, max_elements, expect, check
+A case may have: name, expr, wrt, shape, value, seed, rng, dtype, rtol, atol, max_elements, expect, check, order, \
+derivation, hessian
     """
     where = f"{path}: " if path else ""
     label = f"case {number} ({table.get('name', '?')!r})"
@@ -154,9 +154,18 @@ def _build(table: dict[str, Any], path: Path | None, defaults: EvalOptions) -> C
     wrt = _typed(table, "wrt", list, None)
     if isinstance(wrt, list) and not all(isinstance(name, str) for name in wrt):
         raise InputError(f"wrt = {wrt!r}: must be a list of names")
+    derivation = _typed(table, "derivation", dict, {})
+    if not all(isinstance(v, str) for v in derivation.values()):
+        raise InputError(f"derivation = {derivation!r}: must map names to formulas, e.g. derivation = "
+                         "{ W = \"2*X.T@(X@W - Y)\" }")
+    order = _typed(table, "order", list, [])
+    if not all(isinstance(name, str) for name in order):
+        raise InputError(f"order = {order!r}: must be a list of names, e.g. order = [\"x\", \"W\", \"y\"]")
     for key in ("rtol", "atol"):
         if not 0 <= _typed(table, key, float, 0) < float("inf"):
             raise InputError(f"{key} = {table[key]!r}: must be a non-negative number, e.g. 1e-6")
+    if not isinstance(table.get("hessian", False), bool):
+        raise InputError(f"hessian = {table['hessian']!r}: must be true or false")
     if _typed(table, "rng", str, "numpy") not in ("numpy", "torch"):
         raise InputError(f"rng = {table['rng']!r}: must be numpy or torch")
     base = path.parent if path else None
@@ -168,7 +177,8 @@ def _build(table: dict[str, Any], path: Path | None, defaults: EvalOptions) -> C
         values=values, seed=_typed(table, "seed", int, 0), rng=_typed(table, "rng", str, "numpy"),
         dtype=_typed(table, "dtype", str, "float64"),
         rtol=_typed(table, "rtol", float, None), atol=_typed(table, "atol", float, None),
-        max_elements=_typed(table, "max_elements", int, defaults.max_elements))
+        max_elements=_typed(table, "max_elements", int, defaults.max_elements), order=tuple(order),
+        expect=tuple(derivation.items()), hessian=table.get("hessian", False))
     return Case(name=table["name"], expr=table["expr"], expect=table["expect"], options=options,
                 check=check, tolerance=float(tolerance), file=str(path or ""))
 
@@ -190,7 +200,7 @@ def run_case(case: Case) -> Outcome:
     ['check x: autograd is 4.5 where 4.6 is expected (at [0, 0], off by 0.1; tolerance 0.0001)']
     """
     try:
-        result = run_eval(case.expr, case.options)
+        result = run_hessian(case.expr, case.options) if case.options.hessian else run_eval(case.expr, case.options)
         failures = [] if result.verdict == case.expect else [f"verdict {result.verdict!r}, expected {case.expect!r}"]
         failures += check_numbers(result, case.check, case.tolerance)
     except GradcalcError as err:
@@ -207,7 +217,9 @@ def check_numbers(result: Any, check: dict[str, Any], tolerance: float) -> list[
     >>> check_numbers(result, {"value": 5, "x[1]": 4, "x": "2*x"}, 1e-9)
     []
     """
-    gradients = {g.name: g for g in result.gradients}
+    gradients = {g.name: g for g in getattr(result, "gradients", [])}
+    if isinstance(result, HessianResult):  # `hessian = true`: the whole Hessian is the one target besides value
+        gradients = {"hessian": result}
     values = {v.name: v.value for v in result.variables}
     failures = []
     for target, expected in check.items():
@@ -266,20 +278,7 @@ def _expected(target: str, expected: Any, values: dict[str, np.ndarray], shape: 
 
 
 def _evaluate(target: str, text: str, values: dict[str, np.ndarray]) -> np.ndarray:
-    try:
-        tree = parse(text)
-    except GradcalcError as err:
-        raise InputError(f"check {target} = {text!r}: {err.message}") from None
-    missing = [n for n in variable_names(tree) if n not in values]
-    if missing:
-        raise InputError(f"check {target} = {text!r}: {', '.join(missing)} is not a variable of the case")
-    try:
-        infer(tree, {n: values[n].shape for n in variable_names(tree)}, text)
-    except GradcalcError as err:
-        raise InputError(f"check {target} = {text!r}: {err.message}") from None
-    with np.errstate(all="ignore"):
-        _, tensors, _ = record(tree, {n: np.asarray(v, dtype=np.float64) for n, v in values.items()})
-    return tensors[id(tree)].value
+    return evaluate_formula(text, values, f"check {target} = {text!r}", owner="case")[1]
 
 
 def _differs(got: np.ndarray, want: np.ndarray, tolerance: float) -> str:

@@ -14,6 +14,8 @@ from typing import Any
 
 from gradcalc.batch.cases import Item, run_case
 from gradcalc.errors import GradcalcError
+from gradcalc.jobs.results import HessianResult
+from gradcalc.render import second_view
 from gradcalc.render.eval_view import to_json
 
 OUTCOMES = ("passed", "failed", "timeout", "error")
@@ -68,8 +70,13 @@ def run_one(item: Item) -> dict[str, Any]:
         outcome, error = None, err
     report: dict[str, Any] = {"file": str(item.file), "case": case.name, "expect": case.expect}
     if outcome is not None and outcome.result is not None:
-        report.update(to_json(outcome.result))
+        report.update(second_view.to_json(outcome.result) if isinstance(outcome.result, HessianResult)
+                      else to_json(outcome.result))
         report["failures"] = outcome.failures
+        if case.check or case.options.expect:  # the hand-derived numbers and formulas, in words
+            wrong = any(f.startswith("check ") for f in outcome.failures)
+            wrong |= any(e.verdict in ("mismatch", "undefined") for e in getattr(outcome.result, "expectations", []))
+            report["check"] = "mismatch" if wrong else "equal"
     if error is not None:
         kind = error.kind if isinstance(error, GradcalcError) else "internal"
         message = error.message if isinstance(error, GradcalcError) else f"{type(error).__name__}: {error}"

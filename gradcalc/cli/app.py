@@ -91,7 +91,11 @@ def fail(err: BaseException, as_json: bool, debug: bool) -> NoReturn:
     position = getattr(err, "position", None)
     source = getattr(err, "source", None)
     shown = None if source is None else source.replace("\t", " ")  # a tab would shift the caret
-    if shown is not None and position is not None and shown.isprintable():  # no line breaks, no escapes
+    if shown is not None and position is not None and "\n" in shown:  # statements, one a line: the line at fault
+        start = shown.rfind("\n", 0, position) + 1
+        line_no = shown.count("\n", 0, start) + 1
+        shown, position = f"line {line_no}: " + shown[start:].split("\n")[0], position - start + len(f"line {line_no}: ")
+    if shown is not None and position is not None and shown.isprintable():  # no escapes
         sys.stderr.write(f"  {shown}\n  {' ' * position}^\n")
     message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)  # one line, escapes shown
     sys.stderr.write(f"gradcalc: error: {message}\n")

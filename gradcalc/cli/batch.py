@@ -33,6 +33,12 @@ def batch_command(
     debug: bool = typer.Option(False, "--debug", help="Show a traceback on errors."),
 ) -> None:
     """Run sample files like a test suite: progress, a summary table, failure details, exit code.
+
+    Each case of a sample file has name, expr and expect: the verdict it must
+    get (equal, kink, mismatch or undefined). Optionally check holds your own
+    numbers or formulas for the value and the gradients, e.g.
+    check = { value = 99.9048, W = "2*X.T@(X@W - Y)" }; the summary's check
+    column says equal or mismatch, its result column passed or failed.
     \f
 
     Exit codes: 0 every case passed, 1 a case failed or timed out, 2 bad

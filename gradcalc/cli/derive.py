@@ -23,6 +23,9 @@ def derive_command(
     latex: bool = typer.Option(False, "--latex", help="Also print the LaTeX form."),
     code: bool = typer.Option(False, "--code", help="Also print runnable NumPy code: a function grad_NAME per "
                                                     "variable."),
+    hessian: bool = typer.Option(False, "--hessian", help="Also derive the Hessian's blocks over the --wrt "
+                                 "variables (--wrt x,y): matrix notation where there is one, else the action on a "
+                                 "direction; with --code, a function per block."),
     max_elements: int = typer.Option(20_000_000, "--max-elements", help="Refuse numeric shapes whose values would "
                                                                         "hold more numbers than this in all."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout (code included)."),
@@ -43,7 +46,8 @@ def derive_command(
         from gradcalc.jobs.derive import run_derive
         from gradcalc.options import from_text
 
-        result = run_derive(expr, from_text(wrt=wrt, shape=shape, symbolic=True, max_elements=max_elements))
+        result = run_derive(expr, from_text(wrt=[n.strip() for w in wrt for n in w.split(",") if n.strip()],
+                                            shape=shape, symbolic=True, max_elements=max_elements, hessian=hessian))
     except Exception as err:  # noqa: BLE001 - every failure becomes one line and an exit code
         fail(err, as_json, debug)
     from gradcalc.render.derive_view import derive_json, show

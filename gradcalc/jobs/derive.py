@@ -16,13 +16,16 @@ import keyword
 
 from gradcalc.errors import InputError, ShapeError
 from gradcalc.jobs.prepare import check_size, parse_named
-from gradcalc.jobs.results import DeriveResult, DerivedGradient
+from gradcalc.jobs.results import DeriveResult, DerivedGradient, HessianBlock
+from gradcalc.jobs.second import block_of
 from gradcalc.lang.dims import SIZE_NAMES, Size, format_shape
-from gradcalc.lang.infer import infer
+from gradcalc.lang.infer import ShapeInfo, infer
 from gradcalc.lang.ops import lookup_function
 from gradcalc.options import EvalOptions
 from gradcalc.symbolic import codegen
-from gradcalc.symbolic.closed_form import derive
+from gradcalc.lang.tree import Node
+from gradcalc.symbolic.closed_form import Derivation, derive
+from gradcalc.symbolic.second import hessian_blocks
 
 RESERVED_SIZE_NAMES = {"unit", "np", "numpy"}  # the 1-D marker in formulas, and the code's NumPy module
 
@@ -50,7 +53,37 @@ def run_derive(expression: str, options: EvalOptions = EvalOptions()) -> DeriveR
         for name, d in derived.items()
     ]
     program = codegen.program(expression, info.variables, {name: d.formula for name, d in derived.items()})
-    return DeriveResult(expression, info.variables, gradients, program, info.defaulted, info.notes)
+    result = DeriveResult(expression, info.variables, gradients, program, info.defaulted, info.notes)
+    if options.hessian:
+        result.hessian, result.hessian_code = hessian(expression, tree, info, wrt, derived)
+    return result
+
+
+def hessian(expression: str, tree: Node, info: ShapeInfo, wrt: list[str], derived: dict[str, Derivation]
+            ) -> tuple[list[HessianBlock], str]:
+    """`derive --hessian`: each block's closed form, and NumPy code with a function per block (`hessian_a_b`
+    returns the block as a matrix; `hvp_a_b` its action on a direction, for a block with no matrix form).
+
+    >>> r = run_derive("x@A@x", EvalOptions(shapes={"x": ("n",)}, wrt=["x"], hessian=True))
+    >>> r.hessian[0].formula, r.hessian_code.splitlines()[3], r.hessian_code.splitlines()[-1]
+    ('A + A.T', 'def hessian_x_x(x, A):', '    return A + A.T')
+    """
+    blocks = hessian_blocks(expression, tree, info, wrt, symbolic=True, gradients=derived)
+    pairs = [(a, b) for a in wrt for b in wrt]  # row-major, as the Hessian's layout
+    shown = [block_of(blocks[pair]) for pair in pairs]
+    variables, formulas, headings = dict(info.variables), {}, {}
+    for (a, b), block in ((pair, blocks[pair]) for pair in pairs):
+        args = ", ".join(info.variables)
+        if block.matrix is not None:
+            formulas[f"{a},{b}"] = block.matrix
+            headings[f"{a},{b}"] = (f"hessian_{a}_{b}({args})", f"∂²/∂{a}∂{b} of {expression.strip()} (rows: the "
+                                    f"entries of {a}, columns: those of {b})")
+        else:
+            variables[block.direction] = info.variables[b]
+            formulas[f"{a},{b}"] = block.action.formula
+            headings[f"{a},{b}"] = (f"hvp_{a}_{b}({args}, {block.direction})", f"∂²/∂{a}∂{b} of "
+                                    f"{expression.strip()} applied to a direction {block.direction} shaped like {b}")
+    return shown, codegen.program(expression, variables, formulas, headings)
 
 
 def _check_size_names(shapes: dict[str, tuple[Size, ...]], variables: list[str]) -> None:

@@ -14,13 +14,16 @@ from typing import Any
 
 import numpy as np
 
+from gradcalc.errors import InputError
+from gradcalc.jobs.domain_notes import nan_notes
+from gradcalc.jobs.expect import check_expectation, first_wrong_link
 from gradcalc.jobs.prepare import Prepared, prepare
-from gradcalc.jobs.results import EvalResult, Gradient
-from gradcalc.jobs.steps import backward_chain
+from gradcalc.jobs.results import EvalResult, Expectation, Gradient
+from gradcalc.jobs.steps import backward_chain, node_finite_difference
 from gradcalc.lang.ops import OPS
 from gradcalc.lang.tree import Node, postorder
 from gradcalc.options import EvalOptions
-from gradcalc.referee import finite_difference, judge, worst
+from gradcalc.referee import FiniteDifference, finite_difference, judge, worst
 from gradcalc.symbolic import numeric
 from gradcalc.symbolic import closed_form
 from gradcalc.symbolic.closed_form import Derivation, derive
@@ -44,13 +47,21 @@ def run_eval(expression: str, options: EvalOptions = EvalOptions()) -> EvalResul
         tape, tensors, leaves = record(p.tree, p.arrays, set(p.wrt), options.dtype)
         root = tensors[id(p.tree)]
         singular = singular_notes(p.tree, tensors, expression, options.dtype)
-        grads = tape.backward(root, retain=options.steps)  # --steps shows every node's gradient
+        labelled = {n.label: n for n in postorder(p.tree) if n.label}
+        intermediate = any(name in labelled for name, _ in options.expect)
+        grads = tape.backward(root, retain=options.steps or intermediate)  # every node's gradient, for --steps
         derived = derive(expression, p.tree, p.info, p.wrt)
-        gradients = []
+        gradients, fds = [], {}
         for name in p.wrt:
             auto = grads[leaves[name].index]
             auto = np.zeros_like(p.arrays[name]) if auto is None else auto
-            gradients.append(_gradient(p, name, auto, derived[name], options))
+            fds[name] = finite_difference(p.tree, p.arrays, name)
+            gradients.append(_gradient(p, name, auto, derived[name], fds[name], options))
+        forward = {key: t.value for key, t in tensors.items()}
+        links = {name: (node, grads[tensors[id(node)].index]) for name, node in labelled.items()}
+        expectations = _expectations(p, expression, gradients, fds, links, forward, options)
+        domain = nan_notes(p.tree, tensors, expression, {g.name: np.asarray(g.autograd) for g in gradients},
+                           explained=bool(singular))
         steps, chains = [], {}
         if options.steps:
             engine = {key: grads[t.index] for key, t in tensors.items() if grads[t.index] is not None}
@@ -59,17 +70,52 @@ def run_eval(expression: str, options: EvalOptions = EvalOptions()) -> EvalResul
                                            options.dtype)
     if singular:  # the derivative does not exist at a singular matrix, whatever numbers came out
         gradients = [replace(g, verdict="undefined") for g in gradients]
-    notes = p.notes + _rushed(derived) + singular
-    return EvalResult(expression, p.variables(), float(np.sum(root.value)), gradients,
-                      worst([g.verdict for g in gradients] + [s.verdict for s in steps]), p.rtol, options.atol,
-                      notes=notes, dtype=options.dtype, steps=steps, chains=chains)
+    backward = [n.label or n.name for n in reversed(postorder(p.tree)) if n.label or n.op == "var"]
+    notes = p.notes + _rushed(derived) + singular + first_wrong_link(expectations, backward) + domain
+    verdicts = [g.verdict for g in gradients] + [s.verdict for s in steps] + [e.verdict for e in expectations]
+    return EvalResult(expression, p.variables(), float(np.sum(root.value)), gradients, worst(verdicts), p.rtol,
+                      options.atol, notes=notes, dtype=options.dtype, steps=steps, chains=chains,
+                      expectations=expectations)
 
 
-def _gradient(p: Prepared, name: str, auto: np.ndarray, derived: Derivation, options: EvalOptions) -> Gradient:
-    """Evaluate the closed form, run finite differences, and judge the gradient with respect to one variable."""
+def _expectations(p: Prepared, expression: str, gradients: list[Gradient], fds: dict[str, FiniteDifference],
+                  links: dict[str, tuple[Node, Any]], forward: dict[int, Any],
+                  options: EvalOptions) -> list[Expectation]:
+    """Each `--expect NAME=FORMULA`, judged against the engine's gradient with respect to NAME.
+
+    NAME is a `--wrt` variable or a named intermediate (`H = relu(Z); ...`);
+    the formula may use the intermediates' values by name (`H - Y`).
+    """
+    if not options.expect:
+        return []
+    truth = {g.name: np.asarray(g.autograd, dtype=np.float64) for g in gradients}
+    values = {n: np.asarray(v, dtype=np.float64) for n, v in p.arrays.items()}
+    for name, (node, grad) in links.items():
+        values[name] = np.asarray(forward[id(node)], dtype=np.float64)
+        if name in dict(options.expect):
+            truth[name] = np.zeros_like(values[name]) if grad is None else np.asarray(grad, dtype=np.float64)
+            fds[name] = node_finite_difference(p.tree, node, p.arrays)
+    context = {"values": values, "tree": p.tree,
+               "expression": expression, "rtol": p.rtol, "atol": options.atol, "dtype": options.dtype}
+    seen: set[str] = set()
+    for name, _ in options.expect:
+        if name not in truth:
+            known = ", ".join(truth) or "none"
+            raise InputError(f"--expect {name}=...: {name} is not differentiated here (the --wrt variables are "
+                             f"{known}); add --wrt {name}" if name in p.arrays else
+                             f"--expect {name}=...: the expression has no variable {name} (it has "
+                             f"{', '.join(p.arrays)})")
+        if name in seen:
+            raise InputError(f"--expect {name}=...: given twice; give one formula per variable")
+        seen.add(name)
+    return [check_expectation(name, formula, truth[name], fds[name], context) for name, formula in options.expect]
+
+
+def _gradient(p: Prepared, name: str, auto: np.ndarray, derived: Derivation, fd: FiniteDifference,
+              options: EvalOptions) -> Gradient:
+    """Evaluate the closed form and judge the gradient with respect to one variable."""
     sym = numeric.evaluate(derived.formula, p.arrays, options.dtype)
     sym = sym.reshape(auto.shape) if sym.size == auto.size else np.broadcast_to(sym, auto.shape).astype(options.dtype)
-    fd = finite_difference(p.tree, p.arrays, name)
     judged = judge(auto, sym, fd, p.rtol, options.atol, options.dtype)
     return Gradient(**vars(judged), name=name, shape=auto.shape, formula=derived.syntax, pretty=derived.pretty,
                     latex=derived.latex, shared=derived.shared, compact=derived.compact)

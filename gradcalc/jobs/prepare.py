@@ -22,6 +22,7 @@ from gradcalc.jobs.results import Variable
 from gradcalc.lang.dims import Size, format_shape
 from gradcalc.lang.infer import ShapeInfo, infer
 from gradcalc.lang.parse import parse
+from gradcalc.lang.statements import parse_statements
 from gradcalc.lang.tree import Node, postorder, variable_names
 from gradcalc.options import EvalOptions
 from gradcalc.referee import DEFAULT_TOLERANCES
@@ -66,13 +67,26 @@ def prepare(expression: str, options: EvalOptions, scalar: bool = True) -> Prepa
     gradcalc.errors.ShapeError: the expression is 4x5, not a scalar, so it has no gradient; give weights with --vjp SOURCE for the vector-Jacobian product (PyTorch's y.backward(v)), ask for --jacobian (small outputs), or reduce it, e.g. sum(X@W)
     """
     tree, info, wrt = infer_shapes(expression, options, scalar)
+    check_names(list(options.order), variable_names(tree), "--order")
     given = dict(options.values)
-    drawn = {**draw(tree, info.variables, options.seed, options.rng, skip=given), **given}
+    drawn = {**draw(tree, info.variables, options.seed, options.rng, skip=given, order=draw_order(options)), **given}
     with np.errstate(over="ignore"):  # 1e300 in float32 is inf, and the verdict says undefined
         arrays = {name: np.asarray(drawn[name].value, dtype=options.dtype) for name in variable_names(tree)}
     rtol = DEFAULT_TOLERANCES[options.dtype][0] if options.rtol is None else options.rtol
     notes = info.notes + domain_notes(tree, given, options.rng)
     return Prepared(expression, tree, info, wrt, drawn, arrays, notes, rtol)
+
+
+def draw_order(options: EvalOptions) -> tuple[str, ...]:
+    """The order random values are drawn in: `--order`, else for `--rng torch` the order of the `--shape` options
+    (as a notebook's `torch.randn` calls run), then first appearance.
+
+    >>> draw_order(EvalOptions(rng="torch", shapes={"x": (2,), "W": (2, 2)})), draw_order(EvalOptions(order=("b",)))
+    (('x', 'W'), ('b',))
+    """
+    if options.order:
+        return options.order
+    return tuple(options.shapes) if options.rng == "torch" else ()
 
 
 def infer_shapes(expression: str, options: EvalOptions, scalar: bool = True) -> tuple[Node, ShapeInfo, list[str]]:
@@ -109,7 +123,7 @@ def parse_named(expression: str, wrt: tuple[str, ...] | list[str], shapes: dict[
     >>> parse_named("trace(A@B)", (), {"A": (2, 3)})[1:]
     (['A', 'B'], ['A', 'B'])
     """
-    tree = parse(expression)
+    tree = parse_statements(expression)
     names = variable_names(tree)
     if not names:
         raise InputError(f"{expression.strip()!r} has no variables, so there is nothing to differentiate; "

@@ -56,6 +56,28 @@ class Gradient(Judgement):
 
 
 @dataclass
+class Expectation:
+    """The user's own formula for one gradient (`--expect NAME=FORMULA`), its numbers and verdict.
+
+    `diagnosis` names the likely mistake when it does not hold, `corrected`
+    is the formula with that mistake fixed (checked on the numbers), or "".
+
+    >>> Expectation("W", "2*W", np.ones(2), "equal", 0.0, 0.0, "", "").verdict
+    'equal'
+    """
+
+    name: str
+    formula: str
+    value: np.ndarray | None  # None when the formula's own shapes do not fit
+    verdict: str
+    max_abs_diff: float
+    max_rel_diff: float
+    diagnosis: str
+    corrected: str
+    autograd: np.ndarray | None = None  # the engine's ∂f/∂NAME it was judged against
+
+
+@dataclass
 class EvalResult:
     """The outcome of `gradcalc eval`.
 
@@ -77,6 +99,7 @@ class EvalResult:
     dtype: str = "float64"
     steps: list[Any] = field(default_factory=list)  # gradcalc.jobs.steps.Step, with --steps
     chains: dict[str, tuple[str, str]] = field(default_factory=dict)  # gradient in the last adjoints (pretty, syntax)
+    expectations: list[Expectation] = field(default_factory=list)  # --expect: the user's own formulas
 
 
 @dataclass
@@ -215,6 +238,8 @@ class DeriveResult:
     code: str  # one program with a function per gradient
     defaulted: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    hessian: list[Any] = field(default_factory=list)  # derive --hessian: HessianBlock per pair of --wrt variables
+    hessian_code: str = ""  # one program with a function per block (the matrix, or its action on a direction)
 
 
 @dataclass
@@ -230,3 +255,98 @@ class OpEntry:
     shapes: str
     derivative: dict[str, str] = field(default_factory=dict)
     convention: str = ""
+    numpy: list[str] = field(default_factory=list)  # NumPy's spellings with their keywords and defaults
+    torch: list[str] = field(default_factory=list)  # PyTorch's (torch., F., torch.nn.functional.)
+
+
+@dataclass
+class HessianBlock:
+    """The closed form of one block ∂²f/∂a∂b: in matrix notation where it has one, and as its action on a direction.
+
+    >>> from gradcalc.jobs.second import run_hessian
+    >>> from gradcalc.options import EvalOptions
+    >>> block = run_hessian("x@A@x", EvalOptions(wrt=["x"], shapes={"x": (3,)}, hessian=True)).blocks[0]
+    >>> block.formula, block.action
+    ('A + A.T', '(A + A.T)@v')
+    """
+
+    rows: str  # a: the block's rows are a's entries (row-major)
+    columns: str  # b: its columns are b's entries, and the direction is shaped like b
+    direction: str  # the direction's name in `action`
+    formula: str  # the block in matrix notation, gradcalc syntax ("" when there is none)
+    pretty: str
+    latex: str
+    action: str  # H_ab·direction, gradcalc syntax
+    action_pretty: str
+    action_latex: str
+
+
+@dataclass
+class HessianResult(Judgement):
+    """`eval --hessian`: the Hessian over the `--wrt` variables' entries, three ways, judged as a gradient is.
+
+    >>> from gradcalc.jobs.second import run_hessian
+    >>> from gradcalc.options import EvalOptions
+    >>> r = run_hessian("sum(x**3)", EvalOptions(shapes={"x": (2,)}, hessian=True))
+    >>> r.labels, r.verdict, r.blocks[0].formula
+    (['x[0]', 'x[1]'], 'equal', '6*diag(x)')
+    """
+
+    expression: str
+    variables: list[Variable]
+    value: float
+    wrt: list[str]
+    labels: list[str]  # one per row (and column): the entries in row-major order, variable after variable
+    layout: str
+    blocks: list[HessianBlock]
+    rtol: float
+    atol: float | None
+    notes: list[str] = field(default_factory=list)
+    dtype: str = "float64"
+
+
+@dataclass
+class Directional(Judgement):
+    """A Hessian-vector product (∂/∂x of ∇f·v) or a Jacobian-vector product J v, three ways, judged.
+
+    >>> from gradcalc.jobs.second import run_hvp
+    >>> from gradcalc.options import EvalOptions
+    >>> from gradcalc.values.draw import Value
+    >>> d = run_hvp("sum(x**3)", EvalOptions(hvp=Value(np.ones(2), "inline"), shapes={"x": (2,)})).products[0]
+    >>> d.name, d.formula, d.verdict
+    ('x', '6*(v*x)', 'equal')
+    """
+
+    name: str  # the variable whose gradient is differentiated (hvp), or the output's name (jvp)
+    shape: tuple[int, ...]
+    formula: str
+    pretty: str
+    latex: str
+
+
+@dataclass
+class DirectionalResult:
+    """`eval --hvp V` or `eval --jvp V`: the product along the direction V of one variable.
+
+    >>> from gradcalc.jobs.second import run_jvp
+    >>> from gradcalc.options import EvalOptions
+    >>> from gradcalc.values.draw import Value
+    >>> r = run_jvp("A@x", EvalOptions(jvp=Value(np.ones(3), "inline"), wrt=["x"], shapes={"A": (2, 3)}))
+    >>> r.kind, r.variable, r.direction, r.products[0].formula, r.verdict
+    ('jvp', 'x', 'v', 'A@v', 'equal')
+    """
+
+    kind: str  # "hvp" or "jvp"
+    expression: str
+    variables: list[Variable]
+    value: np.ndarray  # the expression's value (f for hvp, y for jvp)
+    variable: str  # the variable the direction belongs to
+    direction: str  # the direction's name in the formulas
+    direction_value: np.ndarray
+    source: str  # where the direction came from
+    products: list[Directional]
+    verdict: str
+    rtol: float
+    atol: float | None
+    notes: list[str] = field(default_factory=list)
+    dtype: str = "float64"

@@ -67,7 +67,7 @@ def backward_chain(root: Node, info: ShapeInfo, wrt: list[str], values: dict[str
         adjoint = chain.get(id(node), sp.Integer(1))
         sym = _broadcast(numeric.evaluate(expanded[id(node)], values, dtype), info.of(node), dtype)
         auto = engine[id(node)]
-        judged = judge(auto, sym, _finite_difference(root, node, values), rtol, atol, dtype)
+        judged = judge(auto, sym, node_finite_difference(root, node, values), rtol, atol, dtype)
         steps.append(Step(
             **vars(judged), name=PRETTY.get(label, label), label=label,
             definition=_pretty(definition, labels), definition_syntax=printing.syntax(definition),
@@ -93,6 +93,8 @@ def _chain_nodes(root: Node, order: list[Node], needs: set[int]) -> list[Node]:
 
     def folded(node: Node) -> bool:
         users = consumers.get(id(node), [])
+        if node.label and id(node) in needs:  # the user named it (`H = relu(Z)`): it gets its own step
+            return False
         if node.op in ("var", "const") or id(node) not in needs or node.op == "neg":
             return True
         op = OPS[node.op]
@@ -107,7 +109,7 @@ def _labels(root: Node, nodes: list[Node], taken: set[str]) -> dict[int, str]:
     for node in nodes:
         if node is root:
             bases[id(node)] = "f"
-        elif node.op == "matmul":
+        elif node.op in ("matmul", "mm"):
             bases[id(node)] = "Z"
         elif node.op == "add" and any(a.op == "neg" for a in node.args):
             bases[id(node)] = "D"
@@ -118,6 +120,9 @@ def _labels(root: Node, nodes: list[Node], taken: set[str]) -> dict[int, str]:
             bases[id(node)] = "H"
         else:
             bases[id(node)] = "T"
+    named = {id(n): n.label for n in nodes if n.label}
+    taken = taken | set(named.values())
+    bases = {key: base for key, base in bases.items() if key not in named}
     counts: dict[str, int] = {}
     for base in bases.values():
         counts[base] = counts.get(base, 0) + 1
@@ -129,7 +134,7 @@ def _labels(root: Node, nodes: list[Node], taken: set[str]) -> dict[int, str]:
         while label in taken or f"d{label}" in taken:
             label += "_"
         labels[key] = label
-    return labels
+    return {**labels, **named}
 
 
 def _symbol(label: str, shape: tuple[int, ...]) -> Any:
@@ -194,8 +199,14 @@ def _broadcast(value: np.ndarray, shape: tuple[int, ...], dtype: str) -> np.ndar
     return value.reshape(shape) if value.size == int(np.prod(shape)) else np.broadcast_to(value, shape).astype(dtype)
 
 
-def _finite_difference(root: Node, node: Node, values: dict[str, np.ndarray]) -> FiniteDifference:
-    """Central differences of f with respect to the node's value, the node held as an input."""
+def node_finite_difference(root: Node, node: Node, values: dict[str, np.ndarray]) -> FiniteDifference:
+    """Central differences of f with respect to a node's value, the node held as an input.
+
+    >>> from gradcalc.lang.parse import parse
+    >>> tree = parse("sum(exp(x)*2)")
+    >>> node_finite_difference(tree, tree.args[0].args[0], {"x": np.zeros(2)}).value.round(6).tolist()
+    [2.0, 2.0]
+    """
     name = "__node__"
     cut = substitute(root, node, Node("var", name=name))
     _, tensors, _ = record(root, {k: np.asarray(v, dtype=np.float64) for k, v in values.items()})

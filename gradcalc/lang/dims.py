@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import Iterator
+
 DEFAULT_SIZES = (4, 3, 5, 6, 7, 2, 8, 9, 10, 11, 12, 13, 14, 15, 16)
 #: Names for free sizes in `derive` (letters with a Unicode subscript, for the pretty form).
 SIZE_NAMES = tuple("nkmprstuvhijlae")
@@ -26,11 +28,12 @@ class Dim:
     (True, None)
     """
 
-    __slots__ = ("parent", "size")
+    __slots__ = ("parent", "size", "least")
 
     def __init__(self, size: Size | None = None) -> None:
         self.parent: Dim = self
         self.size = size
+        self.least: tuple[int, str] = (1, "")  # the smallest size an index needs (X[3]: 4), and what needs it
 
     def root(self) -> Dim:
         """The representative of this size's class (with path halving).
@@ -59,6 +62,15 @@ class Clash(Exception):
     """
 
 
+class Ambiguous(Clash):
+    """Raised by a shape rule for a call its shapes cannot settle (a matrix's softmax without an axis): a parse
+    error at the call, which no other choice of ranks is tried to get round.
+
+    >>> issubclass(Ambiguous, Clash)
+    True
+    """
+
+
 def unify(a: Dim, b: Dim) -> None:
     """Make two sizes one; raise Clash when both are numbers and differ.
 
@@ -77,9 +89,37 @@ def unify(a: Dim, b: Dim) -> None:
     if isinstance(ra.size, int) and isinstance(rb.size, int) and ra.size != rb.size:
         raise Clash(f"sizes {ra.size} and {rb.size} differ")
     if ra.size is None or (isinstance(ra.size, str) and isinstance(rb.size, int)):
-        ra.parent = rb
-    else:
-        rb.parent = ra
+        ra, rb = rb, ra
+    rb.parent = ra
+    if rb.least[0] > ra.least[0]:
+        at_least(ra, *rb.least)
+
+
+class Follows(Dim):
+    """A size that follows from other sizes (`X[1:]` has a row fewer than X): settled once they are known.
+
+    >>> isinstance(Follows(), Dim)
+    True
+    """
+
+    __slots__ = ()
+
+
+def at_least(d: Dim, n: int, why: str) -> None:
+    """Require a size of at least `n` (`why` needs it); a size not known yet keeps it, for unification and defaults.
+
+    >>> d = Dim(); at_least(d, 4, "index 3"); d.root().least
+    (4, 'index 3')
+    >>> unify(d, Dim(3))
+    Traceback (most recent call last):
+        ...
+    gradcalc.lang.dims.Clash: index 3 needs a size of at least 4, but the size is 3
+    """
+    root = d.root()
+    if isinstance(root.size, int) and root.size < n:
+        raise Clash(f"{why} needs a size of at least {n}, but the size is {root.size}")
+    if n > root.least[0]:
+        root.least = (n, why)
 
 
 def fixed(*sizes: int) -> Shape:
@@ -105,3 +145,29 @@ def format_shape(shape: tuple[Size | None, ...] | Shape) -> str:
         return "scalar"
     separator = "×" if any(isinstance(n, str) for n in sizes) else "x"
     return separator.join("?" if n is None else str(n) for n in sizes)
+
+
+def following(shapes: dict[int, Shape]) -> set[int]:
+    """The size classes (root ids) that follow from other sizes not known yet (`X[1:]`, `flatten(X)`).
+
+    >>> len(following({1: (Follows(), Dim(3))})), following({1: (Dim(3),)})
+    (1, set())
+    """
+    return {id(d.root()) for s in shapes.values() for d in s if isinstance(d, Follows) and d.root().size is None}
+
+
+def next_size(pool: Iterator[Size], spare: list[Size], least: int) -> Size:
+    """The first spare or next default size of at least `least` (X[5] needs 6 rows); smaller ones are kept spare.
+
+    >>> spare = []; next_size(iter([4, 3, 6, 7]), spare, 5), spare
+    (6, [4, 3])
+    """
+    for n in spare:
+        if not isinstance(n, int) or n >= least:
+            spare.remove(n)
+            return n
+    n = next(pool)
+    while isinstance(n, int) and n < least:
+        spare.append(n)
+        n = next(pool)
+    return n

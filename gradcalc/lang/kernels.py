@@ -20,7 +20,7 @@ def heaviside(a: Any, h0: float = 0.0) -> Any:
 
 
 def sigmoid(a: Any) -> Any:
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(a)))
+    return 0.5 * (1.0 + np.tanh(np.multiply(0.5, a)))  # a ufunc, not np.asarray: a dual number stays one
 
 
 def logsumexp(a: Any) -> Any:
@@ -46,22 +46,23 @@ SMALL = 4096  # entries up to which a copy is cheaper than a broadcast view (np.
 SMALL_MASK = 65536  # entries up to which relu's mask is kept as floats (512 KiB in float64)
 
 
-def spread(g: Any, shape: tuple[int, ...], axis: int | None, copy: bool) -> Any:
+def spread(g: Any, shape: tuple[int, ...], axis: int | None, copy: bool, keepdims: bool = False) -> Any:
     """A reduction's gradient spread back over the axis it removed: a copy (for small shapes), or a read-only view.
 
     >>> spread(np.array(2.0), (2, 2), None, copy=True)
     array([[2., 2.],
            [2., 2.]])
     """
-    g = np.asarray(g) if axis is None else np.expand_dims(g, axis)
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
     if not copy:
         return np.broadcast_to(g, shape)
-    spread = np.empty(shape, g.dtype)
+    spread = np.empty_like(g, shape=shape)  # g's own kind of array (a dual number's too, for second order)
     spread[...] = g
     return spread
 
 
-def sum_vjp(ans: Any, a: Any, axis: int | None = None) -> Callable[[Any], Any]:
+def sum_vjp(ans: Any, a: Any, axis: int | None = None, keepdims: bool = False) -> Callable[[Any], Any]:
     """d sum(a) = g spread over a's shape.
 
     >>> sum_vjp(None, np.zeros((2, 3)), axis=1)(np.array([1.0, 2.0]))
@@ -69,10 +70,10 @@ def sum_vjp(ans: Any, a: Any, axis: int | None = None) -> Callable[[Any], Any]:
            [2., 2., 2.]])
     """
     shape, copy = a.shape, a.size <= SMALL
-    return lambda g: spread(g, shape, axis, copy)
+    return lambda g: spread(g, shape, axis, copy, keepdims)
 
 
-def mean_vjp(ans: Any, a: Any, axis: int | None = None) -> Callable[[Any], Any]:
+def mean_vjp(ans: Any, a: Any, axis: int | None = None, keepdims: bool = False) -> Callable[[Any], Any]:
     """d mean(a) = g spread over a's shape, divided by the number of entries averaged.
 
     >>> mean_vjp(np.zeros(2), np.zeros((2, 4)), axis=1)(np.array([1.0, 2.0]))
@@ -80,7 +81,7 @@ def mean_vjp(ans: Any, a: Any, axis: int | None = None) -> Callable[[Any], Any]:
            [0.5 , 0.5 , 0.5 , 0.5 ]])
     """
     shape, copy, scale = a.shape, a.size <= SMALL, np.size(ans) / a.size
-    return lambda g: spread(g, shape, axis, copy) * scale
+    return lambda g: spread(g, shape, axis, copy, keepdims) * scale
 
 
 def scaled(d: Any, g: Any) -> Any:

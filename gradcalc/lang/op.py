@@ -30,7 +30,7 @@ REQUIRED = object()
 ROLES = {
     "arithmetic": "elementwise arithmetic with broadcasting",
     "matrix": "linear algebra on vectors and matrices",
-    "reduction": "a sum or mean over entries or an axis",
+    "reduction": "a sum, mean, variance, max or logsumexp over all entries or along an axis",
     "activation": "an elementwise function used as a network activation",
     "elementwise": "another elementwise function",
     "scalar": "a scalar function of a whole matrix",
@@ -52,6 +52,35 @@ class Param:
     torch: str = ""  # PyTorch's keyword for it (`dim` for `axis`, `keepdim` for `keepdims`), if it differs
     torch_default: Any = REQUIRED  # PyTorch's default, where it differs from NumPy's (`correction=1` of var)
     choices: tuple[str, ...] = ()  # the strings a "choice" accepts (`approximate='tanh'`)
+    torch_aliases: tuple[str, ...] = ()  # more keywords PyTorch takes for it (its NumPy-style `axis`, `keepdims`)
+    positional: str = "both"  # where it may be passed by position: "both", "numpy", "torch" or "none"
+    library: str = ""  # "torch" for a parameter only PyTorch has (`unbiased`), "" for one both have
+    torch_required: bool = False  # PyTorch has no default and no None for it (`torch.softmax(X)` needs dim)
+    sets: str = ""  # for a flag that stands for another parameter: its name (`unbiased=True` is `correction=1`)
+    example: Any = REQUIRED  # a required parameter's value where `gradcalc ops` shows the derivative (`X[0]`)
+
+    def keywords(self, library: str) -> tuple[str, ...]:
+        """Every keyword a library ("numpy", "torch", or "either" of them) accepts for this parameter.
+
+        >>> Param("axis", None, kind="axis", torch="dim", torch_aliases=("axis",)).keywords("torch")
+        ('dim', 'axis')
+        >>> Param("unbiased", None, kind="flag", library="torch").keywords("numpy")
+        ()
+        """
+        numpy = (self.name,) if self.library in ("", "numpy") else ()
+        torch = (self.torch or self.name, *self.torch_aliases) if self.library in ("", "torch") else ()
+        chosen = {"numpy": numpy, "torch": torch}.get(library, numpy + torch)
+        return tuple(dict.fromkeys(chosen))
+
+    def positional_in(self, library: str) -> bool:
+        """Whether a library takes this parameter by position (`torch.sum(X, 1, True)`, not `np.sum(X, 1, True)`).
+
+        >>> Param("keepdims", False, kind="flag", positional="torch").positional_in("numpy")
+        False
+        """
+        if self.library and self.library != library:
+            return False
+        return self.positional == "both" or self.positional == library
 
     def keyword(self, library: str) -> str:
         """The keyword a library spells this parameter with.
@@ -67,6 +96,8 @@ class Param:
         >>> Param("ddof", 0, torch_default=1).default_in("torch"), Param("ddof", 0).default_in("torch")
         (1, 0)
         """
+        if library == "torch" and self.torch_required:
+            return REQUIRED
         return self.torch_default if library == "torch" and self.torch_default is not REQUIRED else self.default
 
 
@@ -85,7 +116,13 @@ class Op:
     parameters; `np` the module), `helper` the lines defining a function the
     template calls when NumPy has none, `fold` the exact arithmetic the
     parser uses on constants, `at_singular` what to add to the note when an
-    input that must be invertible is singular.
+    input that must be invertible is singular. With `tuple_params` the
+    parameters may come as one tuple (`np.reshape(X, (2, 6))`); `refuse`
+    returns why a call is refused, or "", given the spelling, the library
+    ("numpy", "torch", or "either" for a method) and the parameters
+    (`X.transpose(0, 1)`: NumPy and PyTorch read it differently);
+    `refuse_operands` the same given the library and the operands' trees
+    (`torch.where` wants a comparison as its condition).
 
     >>> Op("neg", "negation", symbol="-").title
     '- (negation)'
@@ -120,6 +157,9 @@ class Op:
     helper: tuple[str, ...] = ()
     pretty: str = ""
     latex: str = ""
+    tuple_params: bool = False
+    refuse: Callable[[str, str, dict[str, Any]], str] | None = None
+    refuse_operands: Callable[[str, tuple[Node, ...]], str] | None = None
 
     @property
     def title(self) -> str:

@@ -16,13 +16,16 @@ from __future__ import annotations
 import math
 
 from gradcalc.lang.op import REQUIRED, ROLES, Op, Param, call
-from gradcalc.lang.rows import algebra, constructors, elementwise, matrix, reductions
+from gradcalc.lang.rows import (activations, algebra, comparisons, constructors, elementwise, matrix,
+                                reductions, shaping, softmax)
 
 __all__ = ["CONSTANTS", "LIBRARY_TITLES", "NAMESPACES", "OPS", "REQUIRED", "ROLES", "TABLE", "Op", "Param", "call",
            "function_names", "library_names", "lookup_function", "lookup_in", "lookup_method", "lookup_symbol",
            "method_names"]
 
-TABLE: tuple[Op, ...] = (*algebra.ROWS, *reductions.ROWS, *elementwise.ROWS, *matrix.ROWS, *constructors.ROWS)
+# reductions before elementwise: torch.max(X, 1) reduces
+TABLE: tuple[Op, ...] = (*algebra.ROWS, *reductions.ROWS, *softmax.ROWS, *elementwise.ROWS, *activations.ROWS,
+                         *comparisons.ROWS, *matrix.ROWS, *shaping.ROWS, *constructors.ROWS)
 
 OPS: dict[str, Op] = {op.name: op for op in TABLE}
 
@@ -56,7 +59,7 @@ def lookup_function(name: str) -> Op | None:
     """The op for a function spelling (`tr`, `trace`, `mm`), or None.
 
     >>> lookup_function("mm").name
-    'matmul'
+    'mm'
     """
     return _FUNCTIONS.get(name)
 

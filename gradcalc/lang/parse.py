@@ -27,6 +27,9 @@ from typing import Any
 from gradcalc.errors import ParseError
 from gradcalc.lang.ops import (CONSTANTS, LIBRARY_TITLES, NAMESPACES, OPS, REQUIRED, Op, Param, function_names,
                                library_names, lookup_function, lookup_in, lookup_method, lookup_symbol, method_names)
+from gradcalc.lang.subscripts import key_of as subscript_key
+from gradcalc.lang.keywords import (ambiguous, bad_keyword, keyword_param, method_library, signature,
+                                     too_many, torch_needs)
 from gradcalc.lang.tree import Node
 
 MAX_LENGTH = 10_000  # characters in an expression
@@ -34,6 +37,7 @@ MAX_DEPTH = 150  # levels of nesting (calls, operators, parentheses) in an expre
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
 _UNOPS = {ast.USub: "-", ast.UAdd: "+"}
+_COMPARE = {ast.Gt: ">", ast.Lt: "<", ast.GtE: ">=", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
 
 
 def parse(text: str) -> Node:
@@ -43,7 +47,7 @@ def parse(text: str) -> Node:
     'matmul'
     >>> parse("foo(X)")
     Traceback (most recent call last):
-    gradcalc.errors.ParseError: unknown function 'foo'; known functions: abs, add, clamp, clamp_min, ...
+    gradcalc.errors.ParseError: unknown function 'foo'; known functions: abs, add, ...
     """
     if not text.strip():
         raise ParseError("empty expression; try e.g. 'sum((X@W - Y)**2)'", position=0, source=text)
@@ -131,7 +135,26 @@ class _Visitor:
             return self.attribute(node)
         if isinstance(node, ast.Call):
             return self.call(node)
+        if isinstance(node, ast.Subscript):
+            return self.subscript(node)
+        if isinstance(node, ast.Compare):
+            return self.compare(node)
         raise self.fail(f"unsupported syntax: {_describe(node)}", node)
+
+    def compare(self, node: ast.Compare) -> Node:
+        """`A > B` and the other comparisons, one at a time: a 0/1 mask."""
+        if len(node.ops) > 1:
+            raise self.fail(f"a chained comparison ({ast.unparse(node)}) is not supported: compare once, and "
+                            "multiply the masks for 'and', e.g. (a < X)*(X < b)", node)
+        symbol = _COMPARE.get(type(node.ops[0]))
+        if symbol is None:
+            raise self.fail(f"unsupported comparison {ast.unparse(node)!r}: use <, <=, >, >=, == or !=", node)
+        return self.build(lookup_symbol(symbol, binary=True), [node.left, node.comparators[0]], {}, node)
+
+    def subscript(self, node: ast.Subscript) -> Node:
+        """`X[0]`, `X[:, 1]`, `X[1:3, :2]`: NumPy's basic indexing with constant integers (`lang.subscripts`)."""
+        key = subscript_key(node.slice, _fold_ast, self.fail)
+        return Node("index", (self.visit(node.value),), (("key", key),), span=self.span(node))
 
     def constant(self, node: ast.Constant) -> Node:
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
@@ -164,8 +187,9 @@ class _Visitor:
         return self.build(op, [left, self.visit(node.right)], {}, node)
 
     def attribute(self, node: ast.Attribute) -> Node:
-        if node.attr == "T":
-            return self.build(lookup_method("t"), [self.visit(node.value)], {}, node)
+        if node.attr in ("T", "mT"):  # NumPy's and PyTorch's X.T; X.mT needs a matrix
+            op = lookup_method("t") if node.attr == "T" else OPS["matrix_transpose"]
+            return self.build(op, [self.visit(node.value)], {}, node)
         if _dotted(node.value) in NAMESPACES:
             if node.attr in CONSTANTS:
                 return Node("const", value=CONSTANTS[node.attr], span=self.span(node))
@@ -176,9 +200,10 @@ class _Visitor:
 
     def call(self, node: ast.Call) -> Node:
         func = node.func
-        if isinstance(func, ast.Name):
+        if isinstance(func, ast.Name):  # a bare name follows NumPy; one NumPy lacks takes either's keywords
             op = self.function(func.id, func)
-            return self.build(op, node.args, node.keywords, node)
+            library = "numpy" if op.numpy_names else "either"
+            return self.build(op, node.args, node.keywords, node, library=library, spelled=func.id)
         if isinstance(func, ast.Attribute):
             prefix = _dotted(func.value)
             if prefix in NAMESPACES:
@@ -188,7 +213,8 @@ class _Visitor:
             if method is None:
                 message = f"unknown method '.{func.attr}()'{_suggest(func.attr, method_names(), 'methods')}"
                 raise ParseError(message, position=self.span(func)[1] - len(func.attr), source=self.text)
-            return self.build(method, [receiver, *node.args], node.keywords, node, library="method")
+            return self.build(method, [receiver, *node.args], node.keywords, node, library="method",
+                              spelled=func.attr)
         raise self.fail(f"unsupported call of {_describe(func)}", node)
 
     def library_call(self, prefix: str, name: str, node: ast.Call) -> Node:
@@ -205,9 +231,9 @@ class _Visitor:
             raise self.fail(f"{prefix}.{name} is not a {LIBRARY_TITLES[library]} function gradcalc knows"
                             f"{instead}{_suggest(name, known, 'functions there')}", node)
         for op in candidates[:-1]:  # an overloaded spelling: the first op whose extra arguments are constants
-            if all(_fold_ast(a) is not None for a in node.args[op.arity:]):
-                return self.build(op, node.args, node.keywords, node, library=library)
-        return self.build(candidates[-1], node.args, node.keywords, node, library=library)
+            if all(_fold_ast(a) is not None or _flag_ast(a) for a in node.args[op.arity:]):
+                return self.build(op, node.args, node.keywords, node, library=library, spelled=name)
+        return self.build(candidates[-1], node.args, node.keywords, node, library=library, spelled=name)
 
     def function(self, name: str, where: ast.AST) -> Op:
         op = lookup_function(name)
@@ -216,45 +242,73 @@ class _Visitor:
         return op
 
     def build(self, op: Op, args: list[Any], keywords: list[ast.keyword] | dict[str, Any],
-              node: ast.AST, library: str = "numpy") -> Node:
+              node: ast.AST, library: str = "numpy", spelled: str = "") -> Node:
         """Sort call arguments into tensor inputs and constant parameters, then make the node.
 
         `library` is whose keywords and defaults apply: "numpy" (bare names
         and `np.`), "torch", or "method" (either, told apart by the keywords
         used; a method whose defaults differ between the two is refused).
+        `spelled` is the name the call used (`var` for the variance), for messages.
         """
+        name = spelled or op.name
+        if op.tuple_params and len(args) == op.arity + 1 and isinstance(args[-1], (ast.Tuple, ast.List)):
+            args = [*args[:-1], *args[-1].elts]  # np.reshape(X, (2, 6)), X.permute((1, 0))
         tensors, extra = list(args[: op.arity]), list(args[op.arity:])
-        if len(tensors) < op.arity or len(extra) > len(op.params):
-            raise self.fail(f"{op.name}() takes {_signature(op)}, got {len(args)} argument(s)", node)
-        named = dict(zip((p.name for p in op.params), extra))
         given = [kw for kw in keywords] if isinstance(keywords, list) else []
-        library = _method_library(op, given) if library == "method" else library
+        library = method_library(op, given, len(extra)) if library == "method" else library
+        slots = [p for p in op.params if p.positional_in(library)]  # torch.var(X, 1, True): dim, unbiased
+        if len(tensors) < op.arity or len(extra) > len(slots):
+            raise self.fail(too_many(op, name, library, len(args), slots), node)
+        named = dict(zip((p.name for p in slots), extra))
         for kw in given:
-            param = _keyword_param(op, kw.arg, library)
+            param = keyword_param(op, kw.arg, library)
             if param is None or param.name in named:
-                raise self.fail(_bad_keyword(op, kw.arg, library), kw.value)
+                raise self.fail(bad_keyword(op, kw.arg, library, name), kw.value)
             named[param.name] = kw.value
         if isinstance(keywords, dict):
             named.update(keywords)
+        self.flags_that_set(op, named, node)
         inputs = [a if isinstance(a, Node) else self.visit(a) for a in tensors]
         params = {}
         for param in op.params:
             if param.name in named:
                 params[param.name] = self.constant_param(named[param.name], op, param)
+                if params[param.name] is None and library == "torch" and param.torch_required:
+                    raise self.fail(torch_needs(name, param), named[param.name])
+            elif library == "torch" and param.torch_required:
+                raise self.fail(torch_needs(name, param), node)
             elif library in ("torch", "either") and param.torch_default is not REQUIRED:
                 if library == "either":
-                    raise self.fail(_ambiguous(op, param), node)
+                    raise self.fail(ambiguous(name, param), node)
                 params[param.name] = param.torch_default
             elif param.default is REQUIRED:
-                raise self.fail(f"{op.name}() needs its {param.name!r} argument: {_signature(op)}", node)
+                raise self.fail(f"{name}() needs its {param.name!r} argument: {signature(op)}", node)
+        refused = op.refuse(name, library, params) if op.refuse else ""
+        refused = refused or (op.refuse_operands(library, tuple(inputs)) if op.refuse_operands else "")
+        if refused:
+            raise self.fail(refused, node)
         span = self.span(node)
         zero = _zero_denominator(op, inputs, params)
         if zero is not None:
             raise ParseError("division by zero", position=zero.span[0], source=self.text)
-        note = op.torch_note.format(text=self.text[span[0]:span[1]]) if library == "torch" and op.torch_note else ""
+        try:  # a note naming a parameter (`{axis}`) is said only when the call gives it
+            note = op.torch_note.format(text=self.text[span[0]:span[1]], **params) if library == "torch" else ""
+        except KeyError:
+            note = ""
         if op.expand is not None:
             return _respan(op.expand(*inputs, **params), span)
         return Node(op.name, tuple(inputs), tuple(params.items()), span=span, note=note)
+
+    def flags_that_set(self, op: Op, named: dict[str, Any], node: ast.AST) -> None:
+        """A flag that stands for another parameter becomes it: `unbiased=False` is `correction=0`."""
+        for param in op.params:
+            if not param.sets or param.name not in named:
+                continue
+            value = named.pop(param.name)
+            if param.sets in named:
+                other = next(p for p in op.params if p.name == param.sets)
+                raise self.fail(f"{op.name}() takes {other.keyword('torch')}= or {param.name}=, not both", value)
+            named[param.sets] = ast.copy_location(ast.Constant(int(self.constant_param(value, op, param))), value)
 
     def constant_param(self, value: ast.AST, op: Op, param: Param) -> Any:
         """A constant parameter: a number (possibly an arithmetic of numbers), True/False, or a choice."""
@@ -267,21 +321,28 @@ class _Visitor:
                 return value.value
             allowed = ", ".join(repr(c) for c in param.choices)
             raise self.fail(f"{op.name}(): {param.name!r} must be one of {allowed}", value)
-        if param.kind == "axis" and isinstance(value, ast.Constant) and value.value is None and param.default is None:
-            return None
+        if isinstance(value, ast.Constant) and value.value is None and _open(param.default):
+            return param.default  # None where the default is none (an axis) or an open bound (clamp's min)
         return self.number(value, op, param)
 
     def number(self, value: ast.AST, op: Op, param: Param) -> float | int:
         """A constant numeric parameter, possibly written as an arithmetic of numbers."""
         number = _fold(self.visit(value))
-        real = isinstance(number, (int, float)) and abs(number) <= sys.float_info.max  # 10**400: no OverflowError
-        whole = real and number == int(number) and (param.kind == "axis" or number >= 1)
+        infinite = isinstance(number, float) and math.isinf(number)  # -np.inf: an open bound, where one may be
+        real = isinstance(number, (int, float)) and (abs(number) <= sys.float_info.max  # 10**400: no OverflowError
+                                                     or (_open(param.default) and infinite))
+        whole = real and math.isfinite(number) and number == int(number) and (param.kind == "axis" or number >= 1)
         if not real or (param.kind != "number" and not whole):
             kind = {"number": "a number", "size": "a positive integer", "axis": "an integer"}[param.kind]
             other = OPS.get(op.confused_with)
             hint = f"; for the {other.doc.split(':')[0]} write {other.name}(A, B)" if other else ""
             raise self.fail(f"{op.name}(): {param.name!r} must be {kind} (a constant, not a variable){hint}", value)
         return number if param.kind == "number" else int(number)
+
+
+def _open(default: Any) -> bool:
+    """A default that means "none" (None, or an infinite bound): None may be written for it, and ±inf given."""
+    return default is None or (isinstance(default, float) and math.isinf(default))
 
 
 def _zero_denominator(op: Op, inputs: list[Node], params: dict[str, Any]) -> Node | None:
@@ -313,39 +374,13 @@ def _fold_ast(node: ast.AST) -> float | int | None:
         return None
 
 
+def _flag_ast(node: ast.AST) -> bool:
+    """True/False or None written as an argument (`torch.max(X, 1, True)`: a constant, as a number is)."""
+    return isinstance(node, ast.Constant) and (isinstance(node.value, bool) or node.value is None)
+
+
 def _positive(number: float | int | None) -> bool:
     return isinstance(number, (int, float)) and 0 < number <= sys.float_info.max and number != 1
-
-
-def _method_library(op: Op, keywords: list[ast.keyword]) -> str:
-    """Whose method `X.var(...)` is, told by its keywords: NumPy's (`axis=`), PyTorch's (`dim=`) or "either"."""
-    numpy = any(kw.arg == p.name and p.torch and p.torch != p.name for kw in keywords for p in op.params)
-    torch = any(kw.arg == p.torch and p.torch != p.name for kw in keywords for p in op.params)
-    return "numpy" if numpy and not torch else "torch" if torch and not numpy else "either"
-
-
-def _keyword_param(op: Op, keyword: str | None, library: str) -> Param | None:
-    for param in op.params:
-        if keyword == param.keyword(library) or (library == "either" and keyword in (param.name, param.torch)):
-            return param
-    return None
-
-
-def _bad_keyword(op: Op, keyword: str | None, library: str) -> str:
-    allowed = ", ".join(p.keyword(library) for p in op.params) or "none"
-    other = next((p for p in op.params if keyword in (p.name, p.torch)), None)
-    if other is not None and library == "numpy":
-        return (f"{op.name}() got the PyTorch keyword {keyword!r}; bare names follow NumPy: write "
-                f"{other.name}=..., or torch.{op.name}(..., {keyword}=...)")
-    if other is not None:
-        return f"{op.name}() got the NumPy keyword {keyword!r}; PyTorch spells it {other.keyword('torch')}=..."
-    return f"{op.name}() got an unexpected keyword {keyword!r} (allowed: {allowed})"
-
-
-def _ambiguous(op: Op, param: Param) -> str:
-    return (f"X.{op.name}() means {param.name}={param.default} in NumPy but {param.torch}={param.torch_default} in "
-            f"PyTorch; say which: np.{op.name}(X), torch.{op.name}(X), or pass {param.name}= (NumPy) or "
-            f"{param.torch}= (PyTorch)")
 
 
 def _respan(node: Node, span: tuple[int, int]) -> Node:
@@ -362,12 +397,6 @@ def _dotted(node: ast.AST) -> str:
     if isinstance(node, ast.Attribute):
         return f"{_dotted(node.value)}.{node.attr}"
     return ""
-
-
-def _signature(op: Op) -> str:
-    inputs = ["A", "B", "C"][: op.arity]
-    params = [p.name if p.default is REQUIRED else f"{p.name}={p.default}" for p in op.params]
-    return f"{op.name}({', '.join(inputs + params)})"
 
 
 def _suggest(name: str, known: list[str], what: str) -> str:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from itertools import zip_longest
 
-from gradcalc.lang.dims import Clash, Dim, fixed, Shape, unify  # noqa: F401 - Dim is used by the examples
+from gradcalc.lang.dims import Ambiguous, Clash, Dim, fixed, format_shape, Shape, unify  # noqa: F401 - Dim: examples
+
+REQUIRED_AXIS = object()  # an axis the call did not give (a softmax of a matrix must say which)
 
 
 def same(a: Shape, **_: object) -> Shape:
@@ -52,6 +54,16 @@ def broadcast(a: Shape, b: Shape) -> Shape:
     return tuple(reversed(out))
 
 
+def broadcast3(c: Shape, a: Shape, b: Shape) -> Shape:
+    """three shapes broadcast together, as NumPy's where(cond, A, B)
+
+    >>> from gradcalc.lang.dims import format_shape
+    >>> format_shape(broadcast3(fixed(4, 1), (), fixed(3)))
+    '4x3'
+    """
+    return broadcast(broadcast(c, a), b)
+
+
 def matmul(a: Shape, b: Shape) -> Shape:
     """(n,k) @ (k,m) -> (n,m); 1-D: a row on the left, a column on the right
 
@@ -72,6 +84,25 @@ def matmul(a: Shape, b: Shape) -> Shape:
     return a[:-1] + b[1:]
 
 
+def matrices_product(a: Shape, b: Shape) -> Shape:
+    """(n,k) mm (k,m) -> (n,m); both operands 2-D, as torch.mm
+
+    >>> from gradcalc.lang.dims import format_shape
+    >>> format_shape(matrices_product(fixed(2, 3), (Dim(), Dim(5))))
+    '2x5'
+    >>> matrices_product(fixed(2, 3), fixed(3))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    gradcalc.lang.dims.Clash: torch.mm multiplies two matrices, and the right operand is 1-D (3); ...
+    """
+    for side, shape in (("left", a), ("right", b)):
+        if len(shape) != 2:
+            what = "a scalar" if not shape else f"1-D ({format_shape(shape)})"
+            raise Clash(f"torch.mm multiplies two matrices, and the {side} operand is {what}; use @ or matmul "
+                        "for NumPy's rule with 1-D operands, or give it as a matrix")
+    return matmul(a, b)
+
+
 def transpose(a: Shape) -> Shape:
     """(n, m) -> (m, n); a vector or scalar stays as it is
 
@@ -82,18 +113,39 @@ def transpose(a: Shape) -> Shape:
     return a[::-1]
 
 
-def reduce(a: Shape, axis: int | None = None) -> Shape:
-    """any shape -> scalar; with axis, that axis is removed
+def reduce(a: Shape, axis: int | None = None, keepdims: bool = False, **_: object) -> Shape:
+    """any shape -> scalar; with axis, that axis is removed; with keepdims, kept as size 1
 
     >>> from gradcalc.lang.dims import format_shape
-    >>> reduce(fixed(2, 3)), format_shape(reduce(fixed(2, 3), axis=0))
-    ((), '3')
+    >>> reduce(fixed(2, 3)), format_shape(reduce(fixed(2, 3), axis=0)), format_shape(reduce(fixed(2, 3), 1, True))
+    ((), '3', '2x1')
     """
     if axis is None:
-        return ()
+        return tuple(Dim(1) for _ in a) if keepdims else ()
     if not -len(a) <= axis < len(a):
         raise Clash(f"axis {axis} is out of range for {len(a)} dimension(s)")
-    return a[: axis % len(a)] + a[axis % len(a) + 1:]
+    k = axis % len(a)
+    return a[:k] + ((Dim(1),) if keepdims else ()) + a[k + 1:]
+
+
+def along_axis(a: Shape, axis: int | None | object = REQUIRED_AXIS) -> Shape:
+    """any shape -> the same shape; a matrix needs axis=1 (rows), axis=0 or axis=None (all entries)
+
+    >>> from gradcalc.lang.dims import format_shape
+    >>> format_shape(along_axis(fixed(2, 3), axis=-1)), format_shape(along_axis(fixed(4)))
+    ('2x3', '4')
+    >>> along_axis(fixed(2, 3))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    gradcalc.lang.dims.Ambiguous: of a matrix, say which axis: axis=1 (rows, as attention and cross-entropy), ...
+    """
+    if axis is REQUIRED_AXIS and len(a) == 2:
+        raise Ambiguous("of a matrix, say which axis: axis=1 (rows, as attention and cross-entropy), axis=0 "
+                        "(columns) or axis=None (all entries, as scipy.special.softmax); a 1-D operand needs none "
+                        "(--shape z=5 gives a variable as one)")
+    if axis is not None and axis is not REQUIRED_AXIS and not -len(a) <= axis < len(a):
+        raise Clash(f"axis {axis} is out of range for {len(a)} dimension(s)")
+    return a
 
 
 def to_scalar(a: Shape) -> Shape:

@@ -32,6 +32,7 @@ class Node:
     value: Number = 0
     span: tuple[int, int] = field(default=(0, 0))
     note: str = ""  # what the user should know about how this spelling was read (torch.max(X, 1): values)
+    label: str = ""  # the name a statement gave this node (`H = relu(Z)`), for --steps and --expect
 
     @property
     def kwargs(self) -> dict[str, Number]:

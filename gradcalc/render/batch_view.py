@@ -32,16 +32,18 @@ def show_batch(reports: list[dict[str, Any]], summary: dict[str, Any], console: 
 
 
     table = Table(header_style="bold", show_edge=False, pad_edge=False)
-    table.add_column("case", no_wrap=True, overflow="ellipsis", max_width=max(20, console.width - 50))
-    for column, justify, width in (("verdict", "left", 9), ("expected", "left", 9), ("max diff", "right", 8),
-                                   ("time", "right", 6)):
+    table.add_column("case", no_wrap=True, overflow="ellipsis", max_width=max(12, console.width - 69))
+    for column, justify, width in (("verdict", "left", 9), ("expected", "left", 9), ("check", "left", 8),
+                                   ("result", "left", 7), ("max diff", "right", 8), ("time", "right", 6)):
         table.add_column(column, justify=justify, no_wrap=True, min_width=width)
     for r in reports:
         shown = r.get("verdict") or r["outcome"]
+        check = r.get("check") or ""
         table.add_row(f"{Path(r['file']).name}: {r['case'] or '(file)'}",
-                      Text(shown, style=OUTCOME_STYLE[r["outcome"]] if not r["passed"] else "green"),
-                      r["expect"] or "", number(_max_diff(r)) if r.get("gradients") else "",
-                      f"{r['seconds']:.2f} s")
+                      Text(shown, style=VERDICT_STYLE.get(shown, "bold red")), r["expect"] or "",
+                      Text(check, style=VERDICT_STYLE.get(check, "")),
+                      Text(r["outcome"], style=OUTCOME_STYLE[r["outcome"]]),
+                      number(_max_diff(r)) if r.get("gradients") else "", f"{r['seconds']:.2f} s")
     console.print(table)
     for r in reports:
         if not r["passed"]:
@@ -70,6 +72,15 @@ def _show_failure(r: dict[str, Any], console: Any, text_type: Any) -> None:
                                           f"  formula {g['symbolic']['formula']}"))
         for line in _worst_entries(g):
             console.print(f"    {line}")
+    links = {**r.get("gradients", {}), **r.get("intermediates", {})}
+    for name, g in links.items():
+        mine = g.get("expect")
+        if mine and mine["verdict"] != "equal":
+            console.print(text_type.assemble(f"  your ∂f/∂{name}: ", (mine["verdict"], VERDICT_STYLE[mine["verdict"]]),
+                                              f"  {mine['formula']}"))
+            for label in ("diagnosis", "corrected"):
+                if mine.get(label):
+                    console.print(f"    {label}: {mine[label]}")
 
 
 def _worst_entries(g: dict[str, Any], count: int = 3) -> list[str]:

@@ -37,6 +37,11 @@ def derive_json(result: DeriveResult) -> dict[str, Any]:
                                "code": g.code}
                       for g in result.gradients},
         "code": result.code,
+        **({"hessian": {"blocks": [{"rows": b.rows, "columns": b.columns, "formula": b.formula or None,
+                                    "pretty": b.pretty or None, "latex": b.latex or None,
+                                    "action": {"direction": b.direction, "formula": b.action,
+                                               "pretty": b.action_pretty, "latex": b.action_latex}}
+                                   for b in result.hessian], "code": result.hessian_code}} if result.hessian else {}),
         "notes": result.notes,
     }
 
@@ -69,10 +74,23 @@ def show(result: DeriveResult, console: Any, latex: bool = False, code: bool = F
         console.print(Text.assemble(("∂f/∂" + g.name, "bold cyan"), f"  ({format_shape(g.shape)})"))
         for label, text in _forms(g, latex):
             console.print(Text.assemble((label.ljust(9), "dim"), text), soft_wrap=True)
+    for b in result.hessian:
+        console.print()
+        console.print(Text.assemble((f"∂²f/∂{b.rows}∂{b.columns}", "bold cyan"),
+                                    "  Hessian block" if b.formula else f"  its action on a direction {b.direction}"
+                                    f" shaped like {b.columns}"))
+        forms = [("formula", b.formula), ("pretty", b.pretty), ("latex", b.latex)] if b.formula else [
+            ("formula", f"{b.action}"), ("pretty", f"H·{b.direction} = {b.action_pretty}"), ("latex", b.action_latex)]
+        for label, text in forms if latex else forms[:2]:
+            console.print(Text.assemble((label.ljust(9), "dim"), text), soft_wrap=True)
     if code:
         console.print()
         console.print(Text("# NumPy code: one function per variable", style="dim"))
         console.print(Text(result.code.rstrip("\n")), soft_wrap=True)
+        if result.hessian_code:
+            console.print()
+            console.print(Text("# NumPy code: one function per Hessian block", style="dim"))
+            console.print(Text(result.hessian_code.rstrip("\n")), soft_wrap=True)
 
 
 def _forms(g: DerivedGradient, latex: bool) -> list[tuple[str, str]]:

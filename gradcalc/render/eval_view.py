@@ -17,7 +17,7 @@ import numpy as np
 from rich.text import Text
 
 from gradcalc import __version__
-from gradcalc.jobs.results import EvalResult, Gradient
+from gradcalc.jobs.results import EvalResult, Expectation, Gradient
 from gradcalc.lang.dims import format_shape
 
 VERDICT_STYLE = {"equal": "bold green", "kink": "bold yellow", "mismatch": "bold red", "undefined": "bold red"}
@@ -64,13 +64,33 @@ def to_json(result: EvalResult) -> dict[str, Any]:
         },
         "dtype": result.dtype,
         "value": plain(np.asarray(result.value, dtype=result.dtype)),
-        "gradients": {g.name: {**_gradient_json(g), **_chain_json(result.chains.get(g.name))}
+        "gradients": {g.name: {**_gradient_json(g), **_chain_json(result.chains.get(g.name)),
+                               **_expect_json(result.expectations, g.name)}
                       for g in result.gradients},
+        **_links_json(result),
         "tolerance": {"rtol": result.rtol, "atol": result.atol},
         "notes": result.notes,
         **({"steps": [_step_json(s) for s in result.steps]} if result.steps else {}),
         "verdict": result.verdict,
     }
+
+
+def _expect_json(expectations: list[Expectation], name: str) -> dict[str, Any]:
+    """The user's own formula for ∂f/∂name (`--expect`), its value, differences, verdict and diagnosis."""
+    for e in expectations:
+        if e.name == name:
+            return {"expect": {"formula": e.formula, "value": plain(e.value), "max_abs_diff": plain(e.max_abs_diff),
+                               "max_rel_diff": plain(e.max_rel_diff), "verdict": e.verdict,
+                               "diagnosis": e.diagnosis or None, "corrected": e.corrected or None}}
+    return {}
+
+
+def _links_json(result: EvalResult) -> dict[str, Any]:
+    """`--expect` for named intermediates (`H = relu(Z); ...`): the engine's ∂f/∂H and the user's formula."""
+    variables = {g.name for g in result.gradients}
+    links = {e.name: {"autograd": plain(e.autograd), **_expect_json([e], e.name)}
+             for e in result.expectations if e.name not in variables}
+    return {"intermediates": links} if links else {}
 
 
 def _chain_json(chain: tuple[str, str] | None) -> dict[str, Any]:
@@ -172,7 +192,8 @@ def show(result: EvalResult, console: Any, precision: int = 4) -> None:
     """
 
     dtype_note = "" if result.dtype == "float64" else f"  ({result.dtype})"
-    console.print(Text.assemble(("gradcalc eval  ", "dim"), (result.expression, "bold"), (dtype_note, "dim")))
+    shown = "; ".join(line.strip() for line in result.expression.splitlines() if line.strip())  # statements
+    console.print(Text.assemble(("gradcalc eval  ", "dim"), (shown, "bold"), (dtype_note, "dim")))
     rows = [("variable", "shape", "values"), *((v.name, format_shape(v.shape) + " (default)" * v.default_shape,
                                                   v.source) for v in result.variables)]
     lines = columns(rows)
@@ -184,9 +205,18 @@ def show(result: EvalResult, console: Any, precision: int = 4) -> None:
     console.print(Text.assemble("f = ", (_value(result.value, precision), "bold")))
     if result.steps:
         _show_steps(result, console, precision)
+    variables = {g.name for g in result.gradients}
+    for e in result.expectations:
+        if e.name not in variables:  # a named intermediate's link, before the variables' gradients
+            console.print()
+            _show_expectation(e, console, precision)
     for g in result.gradients:
         console.print()
         _show_gradient(g, console, precision, result.chains.get(g.name))
+        for e in result.expectations:
+            if e.name == g.name:
+                console.print()
+                _show_expectation(e, console, precision)
     console.print()
     console.print(Text.assemble("verdict: ", (result.verdict, VERDICT_STYLE[result.verdict])))
 
@@ -214,6 +244,24 @@ def _show_gradient(g: Gradient, console: Any, precision: int, chain: tuple[str, 
         (g.verdict, VERDICT_STYLE[g.verdict]),
         f"  abs diff {number(g.max_abs_diff)} · rel diff {number(g.max_rel_diff)} · {fd_note}",
     ))
+
+
+def _show_expectation(e: Expectation, console: Any, precision: int) -> None:
+    """The user's formula beside the engine's gradient, its verdict in words, and the diagnosis."""
+    console.print(Text.assemble(("your ∂f/∂" + e.name, "bold cyan"), "  (--expect)  ", (e.formula, "bold")))
+    truth = np.asarray(e.autograd)
+    if e.value is not None and np.shape(e.value) == truth.shape:
+        _show_pair(console, "autograd (tape)", truth, "your formula", e.value, precision)
+    elif e.value is not None:
+        _show_pair(console, f"autograd {format_shape(truth.shape)}", truth,
+                   f"your formula {format_shape(np.shape(e.value))}", e.value, precision)
+    diffs = "" if math.isnan(e.max_abs_diff) else (f"  abs diff {number(e.max_abs_diff)} · rel diff "
+                                                   f"{number(e.max_rel_diff)}")
+    console.print(Text.assemble((e.verdict, VERDICT_STYLE[e.verdict]), diffs))
+    lines = [("diagnosis", e.diagnosis)] if e.diagnosis else []
+    lines += [("corrected", e.corrected)] if e.corrected else []
+    if lines:
+        _show_lines(console, lines)
 
 
 def _show_steps(result: EvalResult, console: Any, precision: int) -> None:

@@ -126,7 +126,7 @@ def _show_jacobian(j: Jacobian, weight: str, console: Any, precision: int) -> No
 
     m, n = j.autograd.shape
     console.print(Text.assemble((f"∂y/∂{j.name}", "bold cyan"), f"  Jacobian {m}x{n}: J[i, j] = ∂y_i/∂{j.name}_j"))
-    blocks = [_labelled_block(title, a, j.rows, j.columns, precision, console.width)
+    blocks = [labelled_block(title, a, j.rows, j.columns, precision, console.width)
               for title, a in (("autograd (tape)", j.autograd), (f"symbolic (VJP at one-hot {weight})", j.symbolic))]
     if sum(len(b[0]) for b in blocks) + len(GAP) <= console.width:
         blocks = [[GAP.join(lines) for lines in zip(*blocks)]]
@@ -144,9 +144,13 @@ def _show_jacobian(j: Jacobian, weight: str, console: Any, precision: int) -> No
                                 f"{fd_note}"))
 
 
-def _labelled_block(title: str, a: np.ndarray, rows: list[str], columns: list[str], precision: int,
-                    width: int) -> list[str]:
-    """A titled matrix with row and column labels, as lines of equal width; middle rows and columns elided."""
+def labelled_block(title: str, a: np.ndarray, rows: list[str], columns: list[str], precision: int,
+                   width: int) -> list[str]:
+    """A titled matrix with row and column labels, as lines of equal width; middle rows and columns elided.
+
+    >>> labelled_block("H", np.eye(2), ["x[0]", "x[1]"], ["x[0]", "x[1]"], 1, 80)[1:]
+    ['     x[0] x[1]', 'x[0]  1.0  0.0', 'x[1]  0.0  1.0']
+    """
     shown_rows = _ends(len(rows), JACOBIAN_EDGE)
     for keep in range(JACOBIAN_EDGE, 0, -1):  # fewer columns until a line fits
         shown_cols = _ends(len(columns), keep)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from gradcalc.errors import InputError
-from gradcalc.jobs.results import EvalResult
+from gradcalc.jobs.results import DirectionalResult, EvalResult, HessianResult
 
 
 def save_gradients(result: EvalResult, targets: dict[str, Path]) -> None:
@@ -41,5 +41,29 @@ def save_gradients(result: EvalResult, targets: dict[str, Path]) -> None:
         try:
             with open(path, "wb") as out:
                 np.save(out, gradients[name].autograd, allow_pickle=False)
+        except OSError as err:
+            raise InputError(f"--save {name}={path}: cannot write the file ({err.strerror or err})") from None
+
+
+def save_second(result: HessianResult | DirectionalResult, targets: dict[str, Path]) -> None:
+    """Write the engine's Hessian (`--save hessian=H.npy`), or its HVP or JVP (`--save hvp=...`, `--save jvp=...`).
+
+    >>> from gradcalc.jobs.second import run_hessian
+    >>> from gradcalc.options import EvalOptions
+    >>> save_second(run_hessian("sum(x*x)", EvalOptions(hessian=True)), {"W": Path("w.npy")})
+    Traceback (most recent call last):
+    ...
+    gradcalc.errors.InputError: --save W=w.npy: with --hessian, save the Hessian as --save hessian=FILE.npy
+    """
+    kind = "hessian" if isinstance(result, HessianResult) else result.kind
+    array = result.autograd if isinstance(result, HessianResult) else result.products[0].autograd
+    for name, path in targets.items():
+        if name != kind:
+            raise InputError(f"--save {name}={path}: with --{kind}, save the {'Hessian' if kind == 'hessian' else kind.upper()} "
+                             f"as --save {kind}=FILE.npy")
+    for name, path in targets.items():
+        try:
+            with open(path, "wb") as out:
+                np.save(out, array, allow_pickle=False)
         except OSError as err:
             raise InputError(f"--save {name}={path}: cannot write the file ({err.strerror or err})") from None

@@ -63,7 +63,8 @@ def forward(root: Node, shapes: ShapeInfo) -> dict[int, Any]:
         if node.op == "var":
             forms[id(node)] = symbol(node.name, shapes.variables[node.name])
         elif node.op == "const":
-            forms[id(node)] = sp.sympify(node.value)
+            whole = isinstance(node.value, float) and node.value.is_integer()  # 2.0*X prints as 2*X
+            forms[id(node)] = sp.Integer(int(node.value)) if whole else sp.sympify(node.value)
         else:
             args = [forms[id(a)] for a in node.args]
             forms[id(node)] = OPS[node.op].sym(s, *args, **node.kwargs)

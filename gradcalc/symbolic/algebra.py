@@ -23,7 +23,7 @@ import sympy as sp
 from sympy import (Determinant, HadamardPower, HadamardProduct, Identity, Inverse, MatAdd, MatMul, OneMatrix, Trace,
                    Transpose, ZeroMatrix)
 
-from gradcalc.symbolic.types import UNIT, Expr, is_matrix
+from gradcalc.symbolic.types import UNIT, Elementwise, Expr, is_matrix
 
 
 @dataclass
@@ -97,16 +97,21 @@ def scale(c: Expr, e: Expr) -> Expr:
     >>> scale(2, 3 * X), scale(2, X + Y), scale(0, X) == ZeroMatrix(2, 3)
     (6*X, 2*(X + Y), True)
     """
-    c = sp.sympify(c)
+    c = _whole(sp.sympify(c))
     if not is_matrix(e):
         return c * e
     if c == 0 or isinstance(e, ZeroMatrix):
         return ZeroMatrix(*e.shape)
     c0, rest = split(e)
-    c = c * c0
+    c = _whole(c * c0)
     if c == 1:
         return rest
     return MatMul(c, *(rest.args if isinstance(rest, MatMul) else (rest,)))
+
+
+def _whole(c: Expr) -> Expr:
+    """A float coefficient that is a whole number as an integer: `0.5*2` is 1, not `1.0*W`."""
+    return sp.Integer(int(c)) if c.is_Float and c.is_finite and float(c).is_integer() else c
 
 
 def sum_terms(a: Expr, b: Expr) -> Expr:
@@ -122,7 +127,7 @@ def sum_terms(a: Expr, b: Expr) -> Expr:
     for term in (*(a.args if isinstance(a, MatAdd) else (a,)), *(b.args if isinstance(b, MatAdd) else (b,))):
         c, core = split(term)
         collected[core] = collected.get(core, 0) + c
-    terms = [scale(c, core) for core, c in collected.items() if c != 0]
+    terms = _merge_where([scale(c, core) for core, c in collected.items() if c != 0])
     if not terms:
         return ZeroMatrix(*a.shape)
     return terms[0] if len(terms) == 1 else _factor(terms)
@@ -143,9 +148,71 @@ def hadamard(a: Expr, b: Expr) -> Expr:
         return scale(ca * cb, b)
     if isinstance(b, OneMatrix):
         return scale(ca * cb, a)
-    factors = [*(a.args if isinstance(a, HadamardProduct) else (a,)),
-               *(b.args if isinstance(b, HadamardProduct) else (b,))]
+    factors = _cancel([*(a.args if isinstance(a, HadamardProduct) else (a,)),
+                       *(b.args if isinstance(b, HadamardProduct) else (b,))])
+    if len(factors) < 2:
+        return scale(ca * cb, factors[0] if factors else OneMatrix(*a.shape))
+    wheres = [f for f in factors if _is_where(f)]
+    if len(wheres) == 1:  # G ⊙ where(c, A, B) is where(c, G ⊙ A, G ⊙ B): a where's adjoint stays one where
+        others = [f for f in factors if f is not wheres[0]]
+        rest = others[0] if len(others) == 1 else HadamardProduct(*others)
+        cond, x, y = wheres[0].operands
+        return scale(ca * cb, Elementwise("where", (cond, hadamard(x, rest), hadamard(y, rest))))
     return scale(ca * cb, HadamardProduct(*factors))
+
+
+def _is_where(e: Expr) -> bool:
+    """A where whose branches are matrices of its own shape (so sums and products can go inside)."""
+    return isinstance(e, Elementwise) and e.name == "where" and all(
+        is_matrix(o) and o.shape == e.shape for o in e.operands[1:])
+
+
+def _cancel(factors: list[Expr]) -> list[Expr]:
+    """Powers of one base merged where one divides: σ ⊙ (1 - σ) ⊘ σ is 1 - σ; X ⊙ X stays a product.
+
+    >>> X = sp.MatrixSymbol("X", 2, 3)
+    >>> _cancel([X, sp.MatrixSymbol("Y", 2, 3), HadamardPower(X, -1)]), _cancel([X, X])
+    ([Y], [X, X])
+    """
+    def base(f: Expr) -> tuple[Expr, Expr]:
+        return (f.base, f.exp) if isinstance(f, HadamardPower) else (f, sp.Integer(1))
+
+    exponents: dict[Expr, list[Expr]] = {}
+    for f in factors:
+        b, p = base(f)
+        exponents.setdefault(b, []).append(p)
+    out, done = [], set()
+    for f in factors:
+        b, p = base(f)
+        powers = exponents[b]
+        if len(powers) < 2 or not any(q.is_negative for q in powers):
+            out.append(f)
+        elif b not in done:
+            done.add(b)
+            total = sp.Add(*powers)
+            if total != 0:
+                out.append(b if total == 1 else HadamardPower(b, total))
+    return out
+
+
+def _merge_where(terms: list[Expr]) -> list[Expr]:
+    """where(c, A, B) + k*where(c, C, D) is where(c, A + k*C, B + k*D): one where per condition (a where's adjoint)."""
+    merged: dict[Expr, Expr] = {}
+    rest = []
+    for term in terms:
+        c, core = split(term)
+        if not _is_where(core):
+            rest.append(term)
+            continue
+        cond, a, b = core.operands
+        if cond in merged:
+            _, a0, b0 = merged[cond].operands
+            a, b = (x if is_zero(y) else y if is_zero(x) else sum_terms(x, y)
+                    for x, y in ((a0, scale(c, a)), (b0, scale(c, b))))
+        else:
+            a, b = scale(c, a), scale(c, b)
+        merged[cond] = Elementwise("where", (cond, a, b))
+    return rest + list(merged.values())
 
 
 def _factor(terms: list[Expr]) -> Expr:
@@ -165,7 +232,8 @@ def _factor(terms: list[Expr]) -> Expr:
             factors = list(factors)
             factors.pop(side if side is not None else factors.index(common))
             rests.append(scale(c, factors[0] if len(factors) == 1 else kind(*factors)))
-        inner = MatAdd(*rests)
+        rests = _merge_where(rests)
+        inner = rests[0] if len(rests) == 1 else MatAdd(*rests)
         if kind is HadamardProduct:
             return hadamard(inner, common)
         return product(inner, common) if side == -1 else product(common, inner)

@@ -24,6 +24,7 @@ from gradcalc.lang.ops import OPS
 from gradcalc.lang.tree import Node, postorder
 from gradcalc.symbolic import adjoints, cse, printing
 from gradcalc.symbolic.algebra import time_budget
+from gradcalc.symbolic.types import called
 
 #: Seconds of symbolic simplification per derivation; then the formula is kept as it stands (still correct).
 SIMPLIFY_BUDGET = 5.0
@@ -105,13 +106,27 @@ def derive(expression: str, tree: Node, info: ShapeInfo, wrt: list[str]) -> dict
     with time_budget(SIMPLIFY_BUDGET) as ran_out:
         formulas = adjoints.gradients(tree, info, wrt)
     for name, formula in formulas.items():
-        if formula.has(sp.zoo, sp.nan, sp.oo):
+        if _undefined(formula):
             raise InputError(f"the closed form of ∂f/∂{name} divides by a part of the expression that is zero for "
                              "every value, so the gradient is not defined anywhere; remove that division")
     derived = {name: _printed(formula, set(info.variables), ran_out()) for name, formula in formulas.items()}
     if not ran_out():
         DERIVATIONS.put(key, derived)
     return derived
+
+
+def _undefined(formula: Any) -> bool:
+    """zoo, nan or an infinity in the formula, outside the constant parameters of calls (clamp's open bound, -oo)."""
+    stack, seen = [formula], set()
+    while stack:
+        e = stack.pop()
+        if e in seen:
+            continue
+        seen.add(e)
+        if e in (sp.zoo, sp.nan, sp.oo, -sp.oo):
+            return True
+        stack.extend(e.operands if called(e) is not None else getattr(e, "args", ()))
+    return False
 
 
 def _printed(formula: Any, taken: set[str], rushed: bool) -> Derivation:

@@ -47,7 +47,8 @@ CALLS = {op.name: op.numpy for op in TABLE if op.numpy}
 HELPERS = {op.name: op.helper for op in TABLE if op.helper}
 
 
-def program(expression: str, variables: dict[str, tuple[Size, ...]], formulas: dict[str, Any]) -> str:
+def program(expression: str, variables: dict[str, tuple[Size, ...]], formulas: dict[str, Any],
+            headings: dict[str, tuple[str, str]] | None = None) -> str:
     """A self-contained Python program: the import, the helpers needed, one `grad_NAME` function per formula.
 
     >>> import sympy as sp
@@ -55,8 +56,11 @@ def program(expression: str, variables: dict[str, tuple[Size, ...]], formulas: d
     def grad_a(a, x):
     """
     alias = numpy_alias(variables)
-    functions = [function(expression, variables, name, formula, alias) for name, formula in formulas.items()]
+    functions = [function(expression, variables, name, formula, alias, (headings or {}).get(name))
+                 for name, formula in formulas.items()]
     needed = sorted(set().union(*(helpers_used(f) for f in formulas.values())))
+    needed = [h for h in needed if not any(f"def {h}(" in line for other in needed if other != h
+                                           for line in HELPERS[other])]  # gelu's helper defines erf too
     blocks = ["\n".join(HELPERS[h]).replace("np.", f"{alias}.") for h in needed] + functions
     header = "import numpy" if alias == "numpy" else f"import numpy as {alias}"
     return "\n\n\n".join([header, *blocks]) + "\n"
@@ -72,8 +76,10 @@ def numpy_alias(variables: dict[str, Any]) -> str:
 
 
 def function(expression: str, variables: dict[str, tuple[Size, ...]], name: str, formula: Any,
-             alias: str = "np") -> str:
+             alias: str = "np", heading: tuple[str, str] | None = None) -> str:
     """One function `grad_NAME(variables...)` returning the gradient with respect to NAME, in NAME's shape.
+
+    `heading` is another (signature, first docstring line) for other derivatives (`derive --hessian`).
 
     >>> import sympy as sp
     >>> X = sp.MatrixSymbol("X", 2, 3)
@@ -92,8 +98,9 @@ def function(expression: str, variables: dict[str, tuple[Size, ...]], name: str,
             f"return {code(compact)}"]
     used = {n for n in sizes if any(re.search(rf"(?<![\w.]){n}(?!\w)", line) for line in body)}
     shapes = ", ".join(f"{v}: {format_shape(shape)}" for v, shape in variables.items())
-    lines = [f"def grad_{name}({', '.join(variables)}):",
-             f'    """∂/∂{name} of {_docstring(expression)}, where {shapes}.',
+    signature, summary = heading or (f"grad_{name}({', '.join(variables)})", f"∂/∂{name} of {expression}")
+    lines = [f"def {signature}:",
+             f'    """{_docstring(summary)}, where {shapes}.',
              "",
              f"    {_docstring(syntax(formula))}",
              '    """',
@@ -110,7 +117,8 @@ def numpy_style(alias: str = "np") -> Style:
     calls = {name: template.replace("np.", f"{alias}.") for name, template in CALLS.items()}
     return replace(SYNTAX, matmul=" @ ", hadamard=" * ", divide=" / ", times=" * ", fraction="{} / {}",
                    eye=f"{alias}.eye({{}})", ones=f"{alias}.ones(({{}}, {{}}))", zeros=f"{alias}.zeros(({{}}, {{}}))",
-                   ones_1d=f"{alias}.ones({{}})", zeros_1d=f"{alias}.zeros({{}})", calls=calls)
+                   ones_1d=f"{alias}.ones({{}})", zeros_1d=f"{alias}.zeros({{}})", calls=calls, pi=f"{alias}.pi",
+                   inf=f"{alias}.inf")
 
 
 def helpers_used(formula: Any) -> set[str]:

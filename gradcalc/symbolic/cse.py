@@ -67,6 +67,8 @@ def _operands(e: Any) -> list[Any]:
 def _atomic(e: Any) -> bool:
     if isinstance(e, Transpose):
         e = e.arg
+    if not is_matrix(e) and getattr(e, "is_number", False):  # sqrt(pi), 2*sqrt(2): a constant, not named
+        return True
     return not _operands(e) or isinstance(e, sp.Number) or (isinstance(e, sp.Mul) and len(e.args) == 2
                                                              and any(isinstance(a, sp.Number) for a in e.args))
 

@@ -98,6 +98,8 @@ class Evaluator:
     def _eval_Number(self, e: Any) -> Any:
         return self.dtype.type(float(e))
 
+    _eval_NumberSymbol = _eval_Number  # pi
+
     def _eval_Identity(self, e: Any) -> Any:
         return np.eye(self._shape(e)[0], dtype=self.dtype)
 
@@ -109,6 +111,9 @@ class Evaluator:
 
     def _eval_Entry(self, e: Any) -> Any:
         return self.value(e.arg)[0, 0]
+
+    def _eval_Shaped(self, e: Any) -> Any:  # X[1:3], reshape, kron (gradcalc.symbolic.shaped)
+        return e.computed(self.value, self._shape)
 
     def _eval_Diag(self, e: Any) -> Any:
         a = self.value(e.arg)
@@ -154,7 +159,13 @@ class Evaluator:
 
     def _eval_Elementwise(self, e: Any) -> Any:
         op = OPS[e.name]
-        params = {p.name: (float(v) if p.kind == "number" else int(v)) for p, v in zip(op.params, e.params)}
+        params = {p.name: (float(v) if p.kind == "number" else v.name if p.kind == "choice" else int(v))
+                  for p, v in zip(op.params, e.params)}
         return op.forward(*(self.value(o) for o in e.operands), **params)
 
     _eval_ElementwiseScalar = _eval_Elementwise
+
+    def _eval_AlongAxis(self, e: Any) -> Any:
+        return e.numbers(self.value(e.arg))
+
+    _eval_Overall = _eval_AxisFunction = _eval_AlongAxis

@@ -21,6 +21,9 @@ import sympy as sp
 from sympy import (Determinant, HadamardPower, HadamardProduct, Identity, Inverse, MatAdd, MatMul, MatrixSymbol,
                    OneMatrix, Trace, Transpose, ZeroMatrix)
 
+from gradcalc.symbolic import axes
+from gradcalc.symbolic import print_calls as calls
+from gradcalc.symbolic.print_calls import number as _number
 from gradcalc.symbolic import vocabulary as s
 from gradcalc.symbolic.types import UNIT, Diag, Elementwise, ElementwiseScalar, Entry, Reduce, is_matrix
 from gradcalc.lang.ops import OPS, REQUIRED
@@ -59,6 +62,11 @@ class Style:
     numpy: bool = False
     sizes: dict[int, int] | None = None
     calls: dict[str, str] | None = None  # templates that spell a function call, every parameter included
+    pi: str = "pi"
+    inf: str = "inf"
+    sqrt: str = ""  # a scalar's square root (`√2`); "" spells it as a call
+    relations: tuple[tuple[str, str], ...] = ()  # comparison symbols other than Python's (`≥`)
+    iverson: str = ""  # a comparison's mask in math notation (`[X > 0]`); "" prints it as the comparison
 
 
 def _op_name(attr: str) -> Callable[[str], str]:
@@ -90,18 +98,21 @@ def _latex_power(base: str, p: Any, exponent: str, matrix: bool) -> str:
 SYNTAX = Style("@", "*", "/", "*", " + ", " - ", "-", "({})", "{}({})", "{}.T", _syntax_power, "{}/{}",
                lambda name: name, "eye({})", "ones({}, {})", "zeros({}, {})", "ones({})", "zeros({})", numpy=True)
 PRETTY = Style("", " ⊙ ", " ⊘ ", "·", " + ", " − ", "−", "({})", "{}({})", "{}ᵀ", _pretty_power, "{}/{}",
-               _op_name("pretty"), "I{}", "𝟏{}ₓ{}", "0{}ₓ{}", "𝟏{}", "0{}", sizes=_SUBSCRIPT)
+               _op_name("pretty"), "I{}", "𝟏{}ₓ{}", "0{}ₓ{}", "𝟏{}", "0{}", sizes=_SUBSCRIPT, pi="π", inf="∞",
+               sqrt="√{}", relations=((">=", "≥"), ("<=", "≤"), ("==", "="), ("!=", "≠")), iverson="[{}]")
 LATEX = Style(" ", r" \odot ", r" \oslash ", " ", " + ", " - ", "-", r"\left({}\right)", r"{}\left({}\right)",
               "{}^{{T}}", _latex_power, r"\frac{{{}}}{{{}}}", _op_name("latex"), r"I_{{{}}}",
-              r"\mathbf{{1}}_{{{} \times {}}}", r"0_{{{} \times {}}}", r"\mathbf{{1}}_{{{}}}", r"0_{{{}}}")
+              r"\mathbf{{1}}_{{{} \times {}}}", r"0_{{{} \times {}}}", r"\mathbf{{1}}_{{{}}}", r"0_{{{}}}", pi=r"\pi",
+              inf=r"\infty", sqrt=r"\sqrt{{{}}}", relations=((">=", r"\geq"), ("<=", r"\leq"), ("!=", r"\neq")),
+              iverson=r"\left[{}\right]")
 
 
 def syntax(e: Any) -> str:
     """The formula in gradcalc's own expression syntax (re-parses to the same numbers).
 
     >>> X = sp.MatrixSymbol("X", 2, 3)
-    >>> syntax(s.reduce("mean", s.pow(s.T(X), 2))), syntax(s.mul(X, s.pow(X, -1)))
-    ('mean(X.T**2)', 'X/X')
+    >>> syntax(s.reduce("mean", s.pow(s.T(X), 2))), syntax(s.mul(X, s.pow(s.add(X, 1), -1)))
+    ('mean(X.T**2)', 'X/(X + 1)')
     """
     return Printer(SYNTAX).text(e)
 
@@ -124,14 +135,6 @@ def latex(e: Any) -> str:
     '2 X^{T} X'
     """
     return Printer(LATEX).text(e)
-
-
-def _number(n: Any, style: Style) -> str:
-    if n.is_Integer:
-        return str(n)
-    if n.is_Rational:
-        return style.fraction.format(n.p, n.q)
-    return repr(float(n))
 
 
 class PrintCache:
@@ -210,6 +213,9 @@ class Printer:
         text = _number(e, self.style)
         return text, NEG if e < 0 else (MUL if e.is_Rational and not e.is_Integer else ATOM)
 
+    def _print_NumberSymbol(self, e: Any) -> tuple[str, int]:
+        return (self.style.pi if e is sp.pi else repr(float(e))), ATOM
+
     def _print_Identity(self, e: Any) -> tuple[str, int]:
         st = self.style
         sizes = [_subscript(str(n), st.sizes) for n in e.shape if n != UNIT]
@@ -226,6 +232,13 @@ class Printer:
 
     def _print_Entry(self, e: Any) -> tuple[str, int]:
         return self.show(e.arg)
+
+    def _print_Shaped(self, e: Any) -> tuple[str, int]:  # X[1:3], reshape, kron spell themselves (symbolic.shaped)
+        kind = ("latex" if self.style is LATEX else "pretty" if self.style is PRETTY else
+                "numpy" if self.style.calls is not None else "syntax")
+        levels = {"atom": ATOM, "factor": POW, "any": 0}
+        text, atom = e.spelled(kind, lambda a, level: self.wrap(a, levels[level]), self.style.calls or {})
+        return text, ATOM if atom else MUL
 
     def _print_Diag(self, e: Any) -> tuple[str, int]:
         return self.call("diag", [e.arg]), ATOM
@@ -247,6 +260,9 @@ class Printer:
         base, p = (e.base, e.exp) if isinstance(e, sp.Pow) else e.args
         if p.is_negative:
             return self.hadamard([], [e]) if is_matrix(e) else self.product(e)
+        if p == sp.Rational(1, 2) and not is_matrix(e):  # sqrt(2), sqrt(pi) in gelu's and erf's derivatives
+            st = self.style
+            return (st.sqrt.format(self.wrap(base, ATOM)) if st.sqrt else self.call("sqrt", [base])), ATOM
         exponent = _number(p, self.style) if p.is_Number else self.text(p)
         return self.style.power(self.wrap(base, ATOM), p, exponent, is_matrix(e)), POW
 
@@ -270,9 +286,19 @@ class Printer:
         return self.call(e.kind, [e.arg]), ATOM
 
     def _print_Elementwise(self, e: Any) -> tuple[str, int]:
+        if calls.is_comparison(e):
+            text, atomic = calls.comparison(self, e)
+            return text, ATOM if atomic else calls.COMPARE
+        if e.name == "where":
+            return calls.where(self, e), ATOM
         return self.call(e.name, list(e.operands), list(e.params)), ATOM
 
     _print_ElementwiseScalar = _print_Elementwise
+
+    def _print_AlongAxis(self, e: Any) -> tuple[str, int]:  # max(X, axis=1), softmax(X, axis=None): symbolic.axes
+        return axes.keyword_call(self, e, latex=self.style is LATEX), ATOM
+
+    _print_Overall = _print_AxisFunction = _print_AlongAxis
 
     def call(self, name: str, operands: list[Any], params: list[Any] = ()) -> str:
         """A call of the op `name`, spelled as the style's template for it or as `name(operands, params)`."""
@@ -280,12 +306,11 @@ class Printer:
         if self.style.calls is not None:
             if name not in self.style.calls:
                 raise TypeError(f"the op {name!r} has no spelling in this style (its row lacks `numpy=`)")
-            defaults = [p.default for p in OPS[name].params[len(params):] if isinstance(p.default, (int, float))]
+            defaults = [p.default for p in OPS[name].params[len(params):]
+                        if isinstance(p.default, (int, float)) and not isinstance(p.default, bool)]
             values = [_number(sp.sympify(v), self.style) for v in (*params, *defaults)]
             return self.style.calls[name].format(*shown, *values)
-        for param, value in zip(OPS[name].params, params):
-            if param.default is REQUIRED or sp.sympify(param.default) != value:
-                shown.append(_number(sp.sympify(value), self.style))
+        shown += calls.parameters(self.style, OPS[name].params, params)
         return self.style.call.format(self.style.function(name), ", ".join(shown))
 
     def sum(self, e: Any) -> tuple[str, int]:

@@ -31,6 +31,17 @@ def is_matrix(e: Expr) -> bool:
     return bool(getattr(e, "is_Matrix", False))
 
 
+class Call:
+    """A formula node that calls the table's op `op_name` on `operands` (the types of `gradcalc.symbolic.axes`).
+
+    >>> issubclass(Call, sp.Basic)
+    False
+    """
+
+    op_name: str
+    operands: tuple[Any, ...]
+
+
 class Elementwise(MatrixExpr):
     """`name(operands..., params...)` applied entry by entry; scalar operands broadcast.
 
@@ -71,7 +82,8 @@ class Elementwise(MatrixExpr):
 
 
 def _fn_args(name: str | Str, operands: tuple[Expr, ...], params: tuple[Any, ...]) -> tuple[Any, ...]:
-    return (name if isinstance(name, Str) else Str(name), sp.Tuple(*operands), sp.Tuple(*map(sp.sympify, params)))
+    params = tuple(Str(p) if isinstance(p, str) else sp.sympify(p) for p in params)  # a choice: gelu's 'tanh'
+    return (name if isinstance(name, Str) else Str(name), sp.Tuple(*operands), sp.Tuple(*params))
 
 
 class ElementwiseScalar(sp.Expr):
@@ -182,4 +194,6 @@ def called(e: Expr) -> str | None:
     """
     if isinstance(e, (Elementwise, ElementwiseScalar)):
         return e.name
+    if isinstance(e, Call):
+        return e.op_name
     return e.kind if isinstance(e, Reduce) else None

@@ -17,6 +17,7 @@ canonical algebra of `gradcalc.matalg`, which folds away the trivial cases
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import sympy as sp
@@ -27,6 +28,8 @@ from gradcalc.symbolic.algebra import (det, eye, hadamard, inv, is_zero, number,
 from gradcalc.symbolic.algebra import product as _mm
 from gradcalc.symbolic.algebra import transpose as _t
 from gradcalc.symbolic.types import UNIT, Diag, Elementwise, ElementwiseScalar, Entry, Expr, MatrixFunction, Reduce, is_matrix
+from gradcalc.symbolic.axes import AlongAxis, AxisFunction, Overall
+from gradcalc.symbolic.shaped import index, index_vjp, kron, kron_vjp, reshape, unreshape  # noqa: F401
 
 
 def add(a: Expr, b: Expr) -> Expr:
@@ -138,7 +141,11 @@ def np_shape(e: Expr) -> tuple[Any, ...]:
 
 
 def _broadcast(a: Expr, b: Expr) -> tuple[Any, ...]:
-    sa, sb = np_shape(a)[::-1], np_shape(b)[::-1]
+    return _broadcast_shapes(np_shape(a), np_shape(b))
+
+
+def _broadcast_shapes(sa: tuple[Any, ...], sb: tuple[Any, ...]) -> tuple[Any, ...]:
+    sa, sb = sa[::-1], sb[::-1]
     out = []
     for i in range(max(len(sa), len(sb))):
         x, y = (sa[i] if i < len(sa) else None), (sb[i] if i < len(sb) else None)
@@ -158,6 +165,8 @@ def expand(e: Expr, shape: tuple[Any, ...]) -> Expr:
         return e
     if not have:
         return scale(e, ones(*shape))
+    if len(have) == 1 and len(shape) == 1:  # a 1-D vector of length 1 stretched to length n
+        return _mm(OneMatrix(shape[0], 1), e)
     if len(have) == 1:
         return _mm(OneMatrix(shape[0], UNIT), _t(e))  # a 1-D vector broadcasts as a row
     rows, cols = shape
@@ -187,13 +196,20 @@ def reduce(kind: str, a: Expr, axis: int | None = None) -> Expr:
     return Reduce(kind, a)
 
 
-def spread(g: Expr, like: Expr, axis: int | None = None) -> Expr:
-    """The adjoint of a sum: `g` spread over the entries (or the axis) that were summed.
+def spread(g: Expr, like: Expr, axis: int | None = None, keepdims: bool = False) -> Expr:
+    """The adjoint of a sum: `g` spread over the entries (or the axis) that were summed; with keepdims, `g`
+    has the reduced axis as size 1 and broadcasts.
 
     >>> X = sp.MatrixSymbol("X", 2, 3)
     >>> spread(sp.Integer(1), X) == ones(2, 3), spread(sp.MatrixSymbol("g", 3, UNIT), X, 0).shape
     (True, (2, 3))
+    >>> spread(sp.MatrixSymbol("g", 2, 1), X, 1, keepdims=True).shape
+    (2, 3)
     """
+    if keepdims and is_matrix(g) and len(np_shape(like)) == 1:  # a 1-D g of length 1
+        return _mm(OneMatrix(like.shape[0], 1), g)
+    if keepdims and is_matrix(g):
+        return expand(g, np_shape(like))
     if axis is None or len(np_shape(like)) < 2:
         return fill(g, like)
     rows, cols = np_shape(like)
@@ -217,12 +233,25 @@ def fn(name: str, *operands: Expr, params: tuple[Any, ...] = ()) -> Expr:
     (Elementwise(clamp, (X,), (0,)), ElementwiseScalar(exp, (x,), ()))
     """
     shapes = [np_shape(o) for o in operands if is_matrix(o)]
-    if len(set(shapes)) > 1:  # maximum(A, u): broadcast the operands first, as NumPy would
-        shape = _broadcast(*[o for o in operands if is_matrix(o)][:2])
+    if len(set(shapes)) > 1:  # maximum(A, u), where(c, A, u): broadcast the operands first, as NumPy would
+        shape = functools.reduce(_broadcast_shapes, shapes)
         operands = tuple(expand(o, shape) if is_matrix(o) else o for o in operands)
     if any(is_matrix(o) for o in operands):
         return Elementwise(name, operands, params)
     return ElementwiseScalar(name, operands, params)
+
+
+#: π, exact: printed `pi` (`2*exp(-X**2)/sqrt(pi)`, erf's derivative).
+PI = sp.pi
+
+
+def decimal(value: float) -> Expr:
+    """A constant kept as the decimal it is written as (gelu's 0.044715), where `number` would make a fraction.
+
+    >>> decimal(0.044715) * 3
+    0.134145000000000
+    """
+    return sp.Float(value)
 
 
 def fill(c: Expr, like: Expr) -> Expr:
@@ -286,6 +315,8 @@ def sum_to(g: Expr, like: Expr) -> Expr:
         return g
     if not want:
         return reduce("sum", g)
+    if len(want) == 1 and want[0] == 1 and have[-1] != 1:  # a 1-D vector of length 1 broadcast along a longer axis
+        return scale(reduce("sum", g), OneMatrix(1, UNIT))
     if len(want) == 1:
         return _mm(_t(g), OneMatrix(have[0], UNIT))
     rows, cols = have
@@ -303,3 +334,51 @@ def whole(name: str, a: Expr) -> Expr:
     return MatrixFunction(name, (a,)) if is_matrix(a) else ElementwiseScalar(name, (a,))
 
 
+def axis_of(a: Expr, axis: int | None) -> int | None:
+    """The axis a reduction of `a` runs along: 0 or 1 for a matrix, None (all entries) otherwise.
+
+    >>> axis_of(sp.MatrixSymbol("X", 2, 3), -1), axis_of(sp.MatrixSymbol("x", 3, UNIT), 0)
+    (1, None)
+    """
+    return None if axis is None or len(np_shape(a)) < 2 else axis % 2
+
+
+def keep(r: Expr, a: Expr, axis: int | None, keepdims: bool) -> Expr:
+    """A reduction's result `r` with keepdims: the reduced axes kept as size 1 (`X@ones(m, 1)`, `ones(1, n)@X`).
+
+    >>> X = sp.MatrixSymbol("X", 2, 3)
+    >>> keep(reduce("sum", X, 1), X, 1, True).shape, keep(reduce("sum", X), X, None, True).shape
+    ((2, 1), (1, 1))
+    """
+    if not keepdims or not is_matrix(a):
+        return r
+    axis = axis_of(a, axis)
+    if axis is None:
+        return scale(r, OneMatrix(1, 1 if len(np_shape(a)) == 2 else UNIT))
+    return _mm(r, OneMatrix(UNIT, 1)) if axis == 1 else _mm(OneMatrix(1, UNIT), _t(r))
+
+
+def along(kind: str, a: Expr, axis: int | None = None, keepdims: bool = False, **params: Any) -> Expr:
+    """max, min, logsumexp, var or std of all entries, or along an axis (`params`: ddof).
+
+    >>> X = sp.MatrixSymbol("X", 2, 3)
+    >>> along("max", X, -1).shape, along("max", X), along("logsumexp", sp.Symbol("a"))
+    ((2, unit), Overall(max, X, ()), a)
+    """
+    if not is_matrix(a):
+        return a if kind in ("max", "min", "logsumexp") else Overall(kind, a, params)
+    axis = axis_of(a, axis)
+    if axis is None:
+        return keep(Overall(kind, a, params), a, None, keepdims)
+    return AlongAxis(kind, a, axis, keepdims, params)
+
+
+def along_function(name: str, a: Expr, axis: int | None = None) -> Expr:
+    """softmax or log_softmax of all entries (axis None) or along an axis; of a scalar, 1 or 0.
+
+    >>> along_function("softmax", sp.MatrixSymbol("X", 2, 3), 1).keywords(), along_function("log_softmax", 2)
+    ({'axis': 1}, 0)
+    """
+    if not is_matrix(a):
+        return sp.Integer(1 if name == "softmax" else 0)
+    return AxisFunction(name, a, axis_of(a, axis))

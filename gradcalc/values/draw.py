@@ -21,7 +21,7 @@ nothing; the next variable takes the numbers that come next.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Collection
+from typing import Collection, Sequence
 
 import numpy as np
 
@@ -54,7 +54,7 @@ def domains(root: Node) -> dict[str, Domain]:
     for node in postorder(root):
         op = OPS.get(node.op)
         for arg, domain in zip(node.args, op.domain if op else ()):
-            if domain and arg.op == "var":
+            if domain and domain.drawn and arg.op == "var":  # a checked-only domain (exp's) draws nothing
                 found.setdefault(arg.name, domain)
     return found
 
@@ -63,8 +63,9 @@ RNGS = ("numpy", "torch")
 
 
 def draw(root: Node, shapes: dict[str, tuple[int, ...]], seed: int = 0, rng: str = "numpy",
-         skip: Collection[str] = ()) -> dict[str, Value]:
-    """Seeded random values for every variable not in `skip`, in order of first appearance.
+         skip: Collection[str] = (), order: Sequence[str] = ()) -> dict[str, Value]:
+    """Seeded random values for every variable not in `skip`: those in `order` first, in that order, then the
+    others in order of first appearance.
 
     `rng="torch"` gives exactly `torch.manual_seed(seed)` followed by one
     `torch.randn(shape)` per variable (float32 numbers, held in float64), with
@@ -77,7 +78,9 @@ def draw(root: Node, shapes: dict[str, tuple[int, ...]], seed: int = 0, rng: str
     >>> draw(parse("sum(x)"), {"x": (10, 4)}, rng="torch")["x"].value[0].round(4).tolist()
     [-1.1258, -1.1524, -0.2506, -0.4339]
     """
-    names = [name for name in variable_names(root) if name not in skip]
+    appearance = variable_names(root)
+    names = [name for name in dict.fromkeys([*(n for n in order if n in appearance), *appearance])
+             if name not in skip]
     if rng == "torch":
         from gradcalc.values.torch_rng import TorchGenerator  # only for --rng torch: its constants cost ~2 ms
 

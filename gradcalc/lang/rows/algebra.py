@@ -1,4 +1,4 @@
-"""Rows for arithmetic and linear algebra: + - * / ** @, dot, outer, diag, transpose.
+"""Rows for arithmetic and linear algebra: + - * / ** @, mm, dot, outer, diag, transpose.
 
 >>> [op.name for op in ROWS][:3]
 ['add', 'sub', 'neg']
@@ -12,6 +12,7 @@ import numpy as np
 
 from gradcalc.lang import kernels
 from gradcalc.lang import shape_rules as rules
+from gradcalc.lang.domains import POWER_BASE
 from gradcalc.lang.op import Op, Param, call
 
 ROWS: tuple[Op, ...] = (
@@ -60,17 +61,27 @@ ROWS: tuple[Op, ...] = (
         vjp=(kernels.pow_vjp,),
         sym=lambda s, a, p: s.pow(a, p),
         sym_vjp=(lambda s, g, ans, a, p: s.mul(g, s.scale(s.number(p), s.pow(a, s.number(p) - 1))),),
-        fold=operator.pow,
+        fold=operator.pow, domain=(POWER_BASE,),
         numpy_names=("power",), torch_names=("pow",),
     ),
     Op(
         "matmul", "matrix product: A @ B", arity=2, symbol="@", role="matrix",
-        aliases=("mm",), methods=("mm", "matmul"),
+        methods=("matmul",),
         shape=rules.matmul, forward=kernels.matmul,
         vjp=(kernels.matmul_vjp_left, kernels.matmul_vjp_right),
         sym=lambda s, a, b: s.matmul(a, b),
         sym_vjp=(kernels.sym_matmul_left, kernels.sym_matmul_right),
-        numpy_names=("matmul",), torch_names=("matmul", "mm"),
+        numpy_names=("matmul",), torch_names=("matmul",),
+    ),
+    Op(  # torch.mm: the same product as @, but PyTorch refuses 1-D operands, so inference makes both matrices
+        "mm", "matrix product of two matrices: mm(A, B), A.mm(B), torch.mm (2-D only)", arity=2, role="matrix",
+        methods=("mm",), ranks=(2, 2),
+        shape=rules.matrices_product, forward=kernels.matmul,
+        vjp=(kernels.matmul_vjp_left, kernels.matmul_vjp_right),
+        sym=lambda s, a, b: s.matmul(a, b),
+        sym_vjp=(kernels.sym_matmul_left, kernels.sym_matmul_right),
+        numpy="({0} @ {1})",
+        numpy_names=(), torch_names=("mm",),
     ),
     Op(
         "dot", "inner product of two 1-D vectors", arity=2, methods=("dot",), ranks=(1, 1), role="matrix",
@@ -101,7 +112,7 @@ ROWS: tuple[Op, ...] = (
         numpy_names=("diag",), torch_names=("diag",),
     ),
     Op(
-        "transpose", "transpose: A.T, A.t(), transpose(A)", methods=("t", "transpose"), symbol=".T",
+        "transpose", "transpose: A.T, A.t(), transpose(A)", methods=("t",), symbol=".T",  # A.transpose(): permute
         role="matrix",
         shape=rules.transpose, forward=np.transpose,
         vjp=(lambda ans, a: np.transpose,),

@@ -1,4 +1,4 @@
-"""Rows for functions of a whole matrix: norm, logsumexp, softmax, det, logdet, inv.
+"""Rows for functions of a whole matrix: norm, det, logdet, inv (softmax and logsumexp: rows/softmax.py).
 
 >>> [op.name for op in ROWS if op.domain]
 ['det', 'logdet', 'inv']
@@ -22,30 +22,6 @@ ROWS: tuple[Op, ...] = (
         sym_vjp=(lambda s, g, ans, a: s.scale(g / ans, a),),
         numpy="np.linalg.norm({0})", latex=r"\operatorname{norm}",
         numpy_names=("linalg.norm",), torch_names=("norm", "linalg.norm"),
-    ),
-    Op(
-        "logsumexp", "log of the sum of exp over all entries", methods=("logsumexp",), role="scalar",
-        shape=rules.to_scalar, forward=kernels.logsumexp,
-        vjp=(lambda ans, a: (lambda w: lambda g: g * w)(np.exp(a - ans)),),
-        sym=lambda s, a: s.reduce("logsumexp", a),
-        sym_vjp=(lambda s, g, ans, a: s.scale(g, s.whole("softmax", a)),),
-        numpy="logsumexp({0})", latex=r"\operatorname{logsumexp}",
-        helper=("def logsumexp(a):",
-                "    top = np.max(a)",
-                "    return top + np.log(np.sum(np.exp(a - top)))"),
-        numpy_names=(), torch_names=("logsumexp", "special.logsumexp"),
-    ),
-    Op(
-        "softmax", "softmax over all entries: exp(A - logsumexp(A))", methods=("softmax",), role="activation",
-        shape=rules.same, forward=lambda a: np.exp(a - kernels.logsumexp(a)),
-        vjp=(lambda ans, a: lambda g: ans * (g - np.sum(g * ans)),),
-        sym=lambda s, a: s.whole("softmax", a),
-        sym_vjp=(lambda s, g, ans, a: s.mul(ans, s.add(g, s.neg(s.reduce("sum", s.mul(g, ans))))),),
-        numpy="softmax({0})", latex=r"\operatorname{softmax}",
-        helper=("def softmax(a):",
-                "    e = np.exp(a - np.max(a))",
-                "    return e / np.sum(e)"),
-        numpy_names=(), torch_names=("softmax", "special.softmax"),
     ),
     Op(
         "det", "determinant of a square matrix", methods=("det",), role="scalar",
