@@ -1,10 +1,17 @@
 """The referee: central finite differences, tolerances and verdicts.
 
-Finite differences perturb one entry at a time by ±h with
-h = ∛ε · max(1, max|x|). While doing so they watch every kink on the way
+Finite differences perturb one entry at a time by ±h_i with a step of
+that entry's own, h_i = ∛ε · max(1, |x_i|), so one large entry does not
+coarsen the others. While doing so they watch every kink on the way
 (relu, clamp and heaviside arguments, maximum's ties): an entry whose
 perturbation moves any kink argument across its kink is not trusted, and
 a disagreement there gives the verdict `kink` rather than `mismatch`.
+Each smooth entry over whose ±h_i f bends (a second difference beyond
+FD_SCREEN) is validated by a second estimate at h_i/2: when the two
+disagree beyond what truncation at a sound step and round-off allow, the
+step shrinks (by 10, at most FD_SHRINKS times); an entry that never settles
+is `unsure` -- untrusted, but no kink: it cannot fail the verdict, which
+then rests on the engine and the closed form alone.
 
 >>> import numpy as np
 >>> compare(np.array([1.0, 2.0]), np.array([1.0, 2.5]))
@@ -27,6 +34,13 @@ DEFAULT_TOLERANCES = {"float64": (1e-7, 1e-9), "float32": (1e-4, 1e-5)}
 FD_RTOL = 1e-5
 #: Variables with more entries than this get finite differences on a sample of FD_SAMPLE entries.
 FD_ALL_ENTRIES, FD_SAMPLE = 2048, 256
+#: How often a step that fails validation is divided by 10 before its entry is marked unsure.
+FD_SHRINKS = 3
+#: The largest second difference |f(x+h) − 2f(x) + f(x−h)|, relative to max(1, |f|), a sound step leaves.
+FD_BEND = 1e-3
+#: Below this second difference (relative to max(1, |f|)) f is all but straight over ±h and the estimate is
+#: taken without the second one at h/2, which would double the cost of every entry.
+FD_SCREEN = 1e-9
 VERDICTS = ("mismatch", "undefined", "kink", "equal")  # worst first
 
 
@@ -41,10 +55,21 @@ class FiniteDifference:
     """
 
     value: np.ndarray  # NaN where not checked (a big variable is sampled)
-    step: float
+    step: float  # the largest step taken
     untrusted: np.ndarray  # bool, True where a kink lies within ±step
     f: float
     checked: np.ndarray | None = None  # bool, the entries computed; None means all
+    steps: np.ndarray | None = None  # the step of each entry (like value); None means `step` everywhere
+    unsure: np.ndarray | None = None  # bool, smooth entries whose estimate did not validate; None means none
+
+    @property
+    def suspect(self) -> np.ndarray:
+        """Every entry finite differences cannot vouch for: at a kink, or unsure.
+
+        >>> FiniteDifference(np.zeros(2), 1e-6, np.array([True, False]), 0.0, unsure=np.array([False, True])).suspect
+        array([ True,  True])
+        """
+        return self.untrusted if self.unsure is None else self.untrusted | self.unsure
 
     @property
     def mask(self) -> np.ndarray:
@@ -75,23 +100,78 @@ def finite_difference(root: Node, values: dict[str, np.ndarray], name: str, jaco
     """
     values = {key: np.asarray(v, dtype=np.float64) for key, v in values.items()}  # the referee works in float64
     x = values[name]
-    step = step_for(x)
     probe = Probe(root, values, name, whole=jacobian)
     y0, kinks0 = probe(x)
+    f = float(np.max(np.abs(y0), initial=0.0))
     sampled = x.size > FD_ALL_ENTRIES and not jacobian
     columns = np.full((y0.size, x.size), np.nan) if sampled else np.zeros((y0.size, x.size))
-    untrusted = np.zeros(x.size, dtype=bool)
+    untrusted, unsure = np.zeros(x.size, dtype=bool), np.zeros(x.size, dtype=bool)
+    steps = steps_for(x).ravel()
     for index in (list(np.ndindex(*x.shape)) if jacobian else _entries(x.shape)):
         j = int(np.ravel_multi_index(index, x.shape)) if x.shape else 0
-        (y_plus, kinks_plus), (y_minus, kinks_minus) = (probe(_moved(x, index, sign * step)) for sign in (1.0, -1.0))
-        columns[:, j] = np.ravel(y_plus - y_minus) / (2 * step)
-        untrusted[j] = any(not (np.array_equal(k0, kp) and np.array_equal(k0, km))
-                           for k0, kp, km in zip(kinks0, kinks_plus, kinks_minus))
+        first = _central(probe, x, index, steps[j], (y0, kinks0))
+        untrusted[j] = first[1]
+        estimate = first[0]
+        if not untrusted[j] and first[2] > FD_SCREEN * max(1.0, f):  # f bends within ±h: validate
+            estimate, steps[j], unsure[j] = _validated(probe, x, index, steps[j], (y0, kinks0), first, f)
+        columns[:, j] = estimate
+    step = float(np.max(steps, initial=0.0))
     if jacobian:
-        f = float(np.max(np.abs(y0), initial=0.0))
-        return FiniteDifference(columns, step, np.broadcast_to(untrusted, columns.shape).copy(), f)
+        wide = (y0.size, x.size)
+        return FiniteDifference(columns, step, np.broadcast_to(untrusted, wide).copy(), f,
+                                steps=np.broadcast_to(steps, wide).copy(), unsure=np.broadcast_to(unsure, wide).copy())
     grad = columns.reshape(x.shape)
-    return FiniteDifference(grad, step, untrusted.reshape(x.shape), float(y0), ~np.isnan(grad) if sampled else None)
+    return FiniteDifference(grad, step, untrusted.reshape(x.shape), float(y0), ~np.isnan(grad) if sampled else None,
+                            steps.reshape(x.shape), unsure.reshape(x.shape))
+
+
+def steps_for(x: np.ndarray) -> np.ndarray:
+    """The step of central differences in each entry of x: h_i = ∛ε · max(1, |x_i|).
+
+    >>> np.round(steps_for(np.array([[-100.0, 1e-3]])), 8)
+    array([[6.0555e-04, 6.0600e-06]])
+    """
+    return np.cbrt(np.finfo(np.float64).eps) * np.maximum(1.0, np.abs(np.asarray(x, dtype=np.float64)))
+
+
+def _central(probe: Probe, x: np.ndarray, index: tuple[int, ...], h: float, base: tuple[np.ndarray, list]
+             ) -> tuple[np.ndarray, bool, float]:
+    """The central difference in one entry (over the steps x ± h really takes), whether it crosses a kink, and
+    the second difference |f(x+h) − 2f(x) + f(x−h)| (≈ h²|f''| where h resolves f)."""
+    y0, kinks0 = base
+    plus, minus = _moved(x, index, h), _moved(x, index, -h)
+    (y_plus, kinks_plus), (y_minus, kinks_minus) = probe(plus), probe(minus)
+    taken = float(plus[index] - minus[index])  # exactly representable, unlike 2h next to a large entry
+    crossed = any(not (np.array_equal(k0, kp) and np.array_equal(k0, km))
+                  for k0, kp, km in zip(kinks0, kinks_plus, kinks_minus))
+    bend = float(np.max(np.abs(y_plus - 2 * y0 + y_minus), initial=0.0))
+    return np.ravel(y_plus - y_minus) / taken, crossed, bend
+
+
+def _validated(probe: Probe, x: np.ndarray, index: tuple[int, ...], h: float, base: tuple[np.ndarray, list],
+               first: tuple[np.ndarray, bool, float], f: float) -> tuple[np.ndarray, float, bool]:
+    """The estimate at h checked against one at h/2, shrinking h where they disagree; (estimate, step, unsure).
+
+    A sound step leaves the two within FD_RTOL of the derivative's size
+    plus their round-off (~ ε|f|/h), and bends f little over ±h: a second
+    difference beyond FD_BEND of |f| means the step spans a wiggle, where
+    both estimates can agree by chance (sin far out: both near 0).
+    """
+    eps = np.finfo(np.float64).eps
+    estimate, _, bend = first
+    for _ in range(FD_SHRINKS + 1):
+        half, crossed, _ = _central(probe, x, index, h / 2, base)
+        size = max(1.0, float(np.max(np.abs(estimate), initial=0.0)), float(np.max(np.abs(half), initial=0.0)))
+        allowance = FD_RTOL * size + 30 * eps * max(1.0, f) / h
+        if crossed:
+            break
+        if bend <= FD_BEND * max(1.0, f) and float(np.max(np.abs(estimate - half), initial=0.0)) <= allowance:
+            return estimate, h, False
+        h /= 10
+        estimate, crossed, bend = _central(probe, x, index, h, base)
+        if crossed:
+            break
+    return estimate, h, True
 
 
 def step_for(x: np.ndarray) -> float:
@@ -186,7 +266,7 @@ def fd_difference(autograd: np.ndarray, fd: FiniteDifference) -> float:
     >>> fd_difference(np.array([1.5, 7.0]), fd)
     0.5
     """
-    mask = fd.mask
+    mask = fd.mask if fd.unsure is None else fd.mask & ~(fd.unsure & ~fd.untrusted)  # unsure entries say nothing
     return compare(np.asarray(autograd)[mask], fd.value[mask])[0]
 
 
@@ -254,10 +334,13 @@ def verdict(autograd: np.ndarray, symbolic: np.ndarray, fd: FiniteDifference,
         atol = DEFAULT_TOLERANCES[dtype][1] * scale
     if not np.allclose(autograd, symbolic, rtol=rtol, atol=atol):
         return "mismatch"
-    roundoff = 10 * np.finfo(np.float64).eps * max(1.0, abs(fd.f)) / fd.step
+    steps = fd.step if fd.steps is None else fd.steps
+    roundoff = 10 * np.finfo(np.float64).eps * max(1.0, abs(fd.f)) / steps
     fd_rtol = max(FD_RTOL, DEFAULT_TOLERANCES[dtype][0])
     close = np.abs(fd.value - autograd) <= fd_rtol * (scale + np.abs(autograd)) + roundoff + atol
     close |= ~fd.mask
+    if fd.unsure is not None:  # a smooth entry finite differences could not estimate: the other two decide
+        close |= fd.unsure & ~fd.untrusted
     if close.all():  # on or next to a kink (a tie of maximum, relu at 0) the derivative is a convention
         return "kink" if fd.untrusted[fd.mask].any() else "equal"
     return "kink" if fd.untrusted[~close].all() else "mismatch"
@@ -277,7 +360,8 @@ class Judgement:
     symbolic: np.ndarray
     finite_difference: np.ndarray
     step: float
-    untrusted: int  # entries finite differences cannot vouch for (a kink within a step)
+    untrusted: int  # entries finite differences cannot vouch for (a kink within a step, or unsure)
+    unsure: int  # of those, the ones with no kink whose estimate did not validate
     fd_checked: int  # entries finite differences computed (a sample for a big variable; the others are NaN)
     max_abs_diff: float
     max_rel_diff: float
@@ -294,8 +378,10 @@ def judge(autograd: np.ndarray, symbolic: np.ndarray, fd: FiniteDifference, rtol
     'mismatch'
     """
     abs_diff, rel_diff = compare(autograd, symbolic)
-    return Judgement(autograd, symbolic, fd.value, fd.step, int(fd.untrusted.sum()), int(fd.mask.sum()),
-                     abs_diff, rel_diff, fd_difference(autograd, fd), verdict(autograd, symbolic, fd, rtol, atol, dtype))
+    unsure = 0 if fd.unsure is None else int((fd.unsure & ~fd.untrusted).sum())
+    judged = verdict(autograd, symbolic, fd, rtol, atol, dtype)
+    return Judgement(autograd, symbolic, fd.value, fd.step, int(fd.suspect.sum()), unsure, int(fd.mask.sum()),
+                     abs_diff, rel_diff, fd_difference(autograd, fd), judged)
 
 
 def worst(verdicts: list[str]) -> str:

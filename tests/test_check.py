@@ -63,3 +63,32 @@ def test_wrong_symbolic_rule_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     broken = dataclasses.replace(ops.OPS["exp"], sym_vjp=(lambda s, g, ans, a: g,))
     monkeypatch.setitem(ops.OPS, "exp", broken)
     assert run_eval("sum(exp(X))").verdict == "mismatch"
+
+
+def test_each_entry_gets_a_step_of_its_own() -> None:
+    fd = finite_difference(parse("sum(x**2)"), {"x": np.array([100.0, 1.0, 1e-3])}, "x")
+    cbrt_eps = np.cbrt(np.finfo(np.float64).eps)
+    np.testing.assert_allclose(fd.steps, [cbrt_eps * 100, cbrt_eps, cbrt_eps])
+    np.testing.assert_allclose(fd.value, [200.0, 2.0, 2e-3], rtol=1e-6, atol=1e-6)
+    assert not fd.suspect.any()
+
+
+def test_a_badly_scaled_entry_shrinks_its_step_or_is_untrusted_without_failing_the_verdict() -> None:
+    x = np.array([1e12, 1.0])  # a step of 6e6, and a thousandth of it, still cross many periods
+    fd = finite_difference(parse("sum(sin(x))"), {"x": x}, "x")
+    assert fd.unsure.tolist() == [True, False] and not fd.untrusted.any()  # unsure, and no kink
+    np.testing.assert_allclose(fd.value[1], np.cos(1.0), rtol=1e-9)
+    assert verdict(np.cos(x), np.cos(x), fd, 1e-7, None) == "equal"  # the engine and the closed form decide
+    assert verdict(np.cos(x), np.cos(x) + [0, 1e-3], fd, 1e-7, None) == "mismatch"
+    fd = finite_difference(parse("sum(sin(3000*x))"), {"x": np.array([0.3])}, "x")  # shrinks, then settles
+    assert not fd.unsure.any() and fd.steps[0] < np.cbrt(np.finfo(np.float64).eps)
+    np.testing.assert_allclose(fd.value, 3000 * np.cos(900.0), rtol=1e-5)
+
+
+def test_the_output_counts_untrusted_entries_that_sit_at_no_kink() -> None:
+    result = CliRunner().invoke(app, ["eval", "sum(sin(x))", "--value", "x=[1e12, 1.0]", "--json"])
+    g = json.loads(result.stdout)["gradients"]["x"]
+    assert result.exit_code == 0 and json.loads(result.stdout)["verdict"] == "equal", result.stdout
+    assert g["finite_difference"]["untrusted_entries"] == 1 and g["finite_difference"]["unsure_entries"] == 1
+    text = " ".join(CliRunner().invoke(app, ["eval", "sum(sin(x))", "--value", "x=[1e12, 1.0]"]).stdout.split())
+    assert "1 untrusted" in text and "at a kink" not in text, text

@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 
 import parity
+from gradcalc.lang.ops import TABLE
+from gradcalc.lang.statements import parse_statements
+from gradcalc.lang.tree import postorder
 
 
 @pytest.mark.parametrize(("case", "shapes"), parity.params(), ids=parity.ids())
@@ -24,3 +27,10 @@ def test_value_and_gradient_match_numpy(case: parity.Spelling, shapes: parity.Sh
         fd = parity.central_differences(case.numpy, values, g.name)
         np.testing.assert_allclose(g.autograd, fd, rtol=1e-5, atol=1e-6, err_msg=f"{case.expr}: d/d{g.name}")
         np.testing.assert_allclose(g.symbolic, g.autograd, rtol=1e-9, atol=1e-10, err_msg=case.expr)
+
+
+def test_every_primitive_op_has_a_parity_case() -> None:
+    """Each op of the table (detach aside: NumPy has no stop-gradient to difference) is spelled in some case."""
+    used = {n.op for c in parity.cases() for n in postorder(parse_statements(c.expr))}
+    missing = [op.name for op in TABLE if op.expand is None and op.name not in used | {"detach"}]
+    assert not missing, missing

@@ -5,7 +5,11 @@ run by `--jobs` worker processes through `cases.run_case`,
 the same code path as `gradcalc eval`. Workers are forked after the parent
 has imported NumPy, SymPy and gradcalc, so imports are paid once; a worker
 keeps its derivations (`symbolic.closed_form.DERIVATIONS`), and a free worker takes a case
-whose expression it has already derived when one is waiting. A case that
+whose expression it has already derived when one is waiting. Each worker
+runs its BLAS on one thread (`gradcalc.batch.blas`): workers are the
+parallelism, and BLAS threads on top of them fought for the cores (issue 16:
+8 cases at 300x200 took 38 s with 2 workers, 13 s with 1, 1.6 s with one
+BLAS thread; see docs/performance.md, "Batch"). A case that
 runs past `--timeout` is reported as `timeout` and its worker replaced.
 Reports come out in the order of the files and cases, each as soon as all
 before it are done.
@@ -24,13 +28,13 @@ A report is one plain dict (`gradcalc.batch.report`).
 from __future__ import annotations
 
 import multiprocessing
-import os
 import signal
 import time
 from collections import deque
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterator
 
+from gradcalc.batch.blas import blas_threads, limit_blas_threads
 from gradcalc.batch.cases import Item
 from gradcalc.batch.report import file_error_report, run_one, timeout_report
 
@@ -146,14 +150,35 @@ class _Worker:
         self.conn.close()
 
 
+PROBE = "blas-threads?"  # a message a worker answers with its BLAS thread count instead of running a case
+
+
 def _serve(conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    limit_blas_threads(1)
     while True:
         try:
             item = conn.recv()
         except (EOFError, OSError):
             return
-        conn.send(run_one(item))
+        conn.send(blas_threads() if isinstance(item, str) and item == PROBE else run_one(item))
+
+
+def worker_blas_threads(size: int = 2) -> list[int | None]:
+    """The BLAS thread count each of `size` fresh workers reports (None: BLAS not reachable).
+
+    >>> worker_blas_threads(2) in ([1, 1], [None, None])
+    True
+    """
+    pool = _Pool(size)
+    try:
+        answers = []
+        for worker in pool.workers:
+            worker.conn.send(PROBE)
+            answers.append(worker.conn.recv())
+        return answers
+    finally:
+        pool.close()
 
 
 def _key(item: Item) -> tuple[Any, ...]:
@@ -162,12 +187,3 @@ def _key(item: Item) -> tuple[Any, ...]:
         return ()
     shapes = {**case.options.shapes, **{n: v.value.shape for n, v in case.options.values.items()}}
     return case.expr.strip(), tuple(sorted(shapes.items())), case.options.wrt
-
-
-def default_jobs() -> int:
-    """One worker per core.
-
-    >>> default_jobs() >= 1
-    True
-    """
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)

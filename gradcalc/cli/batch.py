@@ -22,9 +22,10 @@ from gradcalc.errors import InputError
 def batch_command(
     paths: list[str] = typer.Argument(..., help="Sample files (.toml) or folders (searched recursively)."),
     as_json: bool = typer.Option(False, "--json", help="JSON Lines: one object per case, then a summary."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes (default: one per core)."),
-    timeout: Optional[float] = typer.Option(None, "--timeout", help="Stop a case after S seconds (reported as "
-                                                                     "timeout)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes, one BLAS thread "
+                                      "each (default: one per idle core, measured as the batch starts)."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Stop a case after S seconds: reported as "
+                                                                     "timeout, the batch goes on (default: none)."),
     fail_fast: bool = typer.Option(False, "--fail-fast", "-x", help="Stop at the first case that does not pass."),
     keyword: Optional[str] = typer.Option(None, "-k", help="Run the cases whose file or name matches, as pytest "
                                                           "reads -k: words with and, or, not, parentheses."),
@@ -44,6 +45,9 @@ def batch_command(
     Exit codes: 0 every case passed, 1 a case failed or timed out, 2 bad
     input (a path, a malformed file or case), 130 interrupted.
     """
+    from gradcalc.batch import cpu
+
+    busy_since = cpu.cpu_sample()  # the idle cores while the cases load choose the default --jobs
     try:
         # the cases bring NumPy and SymPy (~0.35 s), which `gradcalc --help` and `--version` do without
         from gradcalc.batch.cases import collect
@@ -66,7 +70,9 @@ def batch_command(
     from gradcalc.batch import pool, report as reporting
     from gradcalc.render.batch_view import show_batch
 
-    workers = min(jobs or pool.default_jobs(), max(1, sum(item.case is not None for item in items)))
+    if jobs is None:
+        jobs = cpu.default_jobs(idle=cpu.idle_cores(busy_since, cpu.usable_cores()))
+    workers = min(jobs, max(1, sum(item.case is not None for item in items)))
     reports: list[dict[str, Any]] = []
     interrupted = stopped = False
     start = time.perf_counter()

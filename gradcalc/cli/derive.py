@@ -12,6 +12,8 @@ import json
 import typer
 
 from gradcalc.cli.app import app, console, fail, print_json
+from gradcalc.cli.budget import DEFAULT_TIMEOUT, TIMEOUT_HELP, checked_timeout, command_budget
+from gradcalc.errors import InputError
 
 
 @app.command("derive")
@@ -29,6 +31,7 @@ def derive_command(
     max_elements: int = typer.Option(20_000_000, "--max-elements", help="Refuse numeric shapes whose values would "
                                                                         "hold more numbers than this in all."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout (code included)."),
+    timeout: float = typer.Option(DEFAULT_TIMEOUT, "--timeout", help=TIMEOUT_HELP),
     debug: bool = typer.Option(False, "--debug", help="Show a traceback on errors."),
 ) -> None:
     """Derive the closed-form gradient alone: formula, pretty form, LaTeX, NumPy code; sizes may stay symbolic.
@@ -42,17 +45,23 @@ def derive_command(
     (0, 'ones(n, k)/(k*n)')
     """
     try:
-        # the job brings SymPy (~0.3 s), which `gradcalc --help` and `--version` do without
-        from gradcalc.jobs.derive import run_derive
-        from gradcalc.options import from_text
-
-        result = run_derive(expr, from_text(wrt=[n.strip() for w in wrt for n in w.split(",") if n.strip()],
-                                            shape=shape, symbolic=True, max_elements=max_elements, hessian=hessian))
-    except Exception as err:  # noqa: BLE001 - every failure becomes one line and an exit code
+        seconds = checked_timeout(timeout)
+    except InputError as err:
         fail(err, as_json, debug)
-    from gradcalc.render.derive_view import derive_json, show
+    with command_budget(seconds, "derive", as_json, debug):
+        try:
+            # the job brings SymPy (~0.3 s), which `gradcalc --help` and `--version` do without
+            from gradcalc.jobs.derive import run_derive
+            from gradcalc.options import from_text
 
-    if as_json:
-        print_json(derive_json(result))
-    else:
-        show(result, console(), latex=latex, code=code)
+            result = run_derive(expr, from_text(wrt=[n.strip() for w in wrt for n in w.split(",") if n.strip()],
+                                                shape=shape, symbolic=True, max_elements=max_elements,
+                                                hessian=hessian))
+        except Exception as err:  # noqa: BLE001 - every failure becomes one line and an exit code
+            fail(err, as_json, debug)
+        from gradcalc.render.derive_view import derive_json, show
+
+        if as_json:
+            print_json(derive_json(result))
+        else:
+            show(result, console(), latex=latex, code=code)

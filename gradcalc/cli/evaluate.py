@@ -13,6 +13,7 @@ from typing import Any, Optional
 import typer
 
 from gradcalc.cli.app import app, console, exit_for, fail, print_json
+from gradcalc.cli.budget import DEFAULT_TIMEOUT, TIMEOUT_HELP, checked_timeout, command_budget
 from gradcalc.errors import InputError
 
 
@@ -61,9 +62,18 @@ def evaluate_command(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     rtol: Optional[float] = typer.Option(None, "--rtol", help="Relative tolerance (default 1e-7)."),
     atol: Optional[float] = typer.Option(None, "--atol", help="Absolute tolerance (default 1e-9 x gradient scale)."),
+    timeout: float = typer.Option(DEFAULT_TIMEOUT, "--timeout", help=TIMEOUT_HELP),
     debug: bool = typer.Option(False, "--debug", help="Show a traceback on errors."),
 ) -> None:
     """Evaluate EXPR and its gradients: autograd and closed form side by side, with a verdict.
+
+    Examples:
+
+      gradcalc eval "sum((relu(X@W)-Y)**2)" --wrt W
+      gradcalc eval "trace(A@B)" --shape A=3x4 --wrt A,B --json
+      gradcalc eval "sum(x**2)" --value x=[1,2,3] --expect x=2*x
+
+    Every operator, its spellings (NumPy, PyTorch) and shapes: gradcalc ops
     \f
 
     `--help` shows the text above the form feed only.
@@ -73,6 +83,26 @@ def evaluate_command(
     >>> result.exit_code, json.loads(result.stdout)["gradients"]["A"]["symbolic"]["formula"]
     (0, 'B.T')
     """
+    with command_budget(_timeout(timeout, as_json, debug), "eval", as_json, debug):
+        result = _evaluate(expr, file, wrt, shape, value, seed, order, rng, dtype, save, steps, precision, vjp,
+                           jacobian, hessian, hvp, jvp, expect, max_elements, as_json, rtol, atol, debug)
+        _show(result, as_json, precision)
+    raise typer.Exit(exit_for(result.verdict))
+
+
+def _timeout(seconds: float, as_json: bool, debug: bool) -> float:
+    try:
+        return checked_timeout(seconds)
+    except InputError as err:
+        fail(err, as_json, debug)
+
+
+def _evaluate(expr: str | None, file: str | None, wrt: list[str], shape: list[str], value: list[str], seed: int,
+              order: str | None, rng: str, dtype: str, save: list[str], steps: bool, precision: int,
+              vjp: str | None, jacobian: bool, hessian: bool, hvp: str | None, jvp: str | None,
+              expect: list[str], max_elements: int, as_json: bool, rtol: float | None, atol: float | None,
+              debug: bool) -> Any:
+    """The options become one EvalOptions and one job runs; any failure is one line and exit 2 (or 3)."""
     try:
         # the jobs bring NumPy and SymPy (~0.35 s), which `gradcalc --help` and `--version` do without
         from gradcalc.jobs.expect import parse_expect_option
@@ -90,11 +120,9 @@ def evaluate_command(
         targets = dict(parse_save_option(s) for s in save)
         if targets and options.jacobian:
             raise InputError("--save works with eval and eval --vjp, not with --jacobian")
-        result = _run(expr, options, targets)
+        return _run(expr, options, targets)
     except Exception as err:  # noqa: BLE001 - every failure becomes one line and an exit code
         fail(err, as_json, debug)
-    _show(result, as_json, precision)
-    raise typer.Exit(exit_for(result.verdict))
 
 
 def expression_text(expr: str | None, file: str | None) -> str:

@@ -92,6 +92,8 @@ def _unexplained(tree: Node, tensors: dict[int, Any], expression: str, broken: l
         if node.op == "var":
             return [f"{node.name}: {count} of {value.size} entries of its value are nan or inf; give finite values "
                     "with --value"]
+        if node.op == "const":  # `sum(W) + inf`: the expression itself holds a non-finite number
+            return [f"the constant {node.value!r} in the expression is not finite"]
         op = OPS[node.op]
         needs = "".join(f"; {op.name} needs {d.needs}" for d in dict.fromkeys(op.domain) if d is not None)
         return [f"{_text(node, None, expression)}: {count} of {value.size} entries are nan or inf although its "

@@ -68,7 +68,7 @@ def _derive_vjps(expression: str, info: ShapeInfo, out: tuple[int, ...],
     """The closed-form VJP per variable, with a symbolic weight shaped like the output: its name and formulas."""
     weight = free_name("v", list(info.variables))
     text = weighted(expression, weight)
-    tree = parse(text)
+    tree = parse(text, printed=True)
     return weight, derive(text, tree, infer(tree, {**info.variables, weight: out}, text, scalar=True), wrt)
 
 

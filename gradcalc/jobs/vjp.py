@@ -119,7 +119,7 @@ def _tie_shapes(expression: str, tree: Node, info: ShapeInfo, weight: str, shape
         return info
     tie = _TIES[len(shape)].format(v=weight, y=expression.strip())
     try:
-        tied = infer(parse(tie), {**fixed, weight: shape}, tie, scalar=True)
+        tied = infer(parse(tie, printed=True), {**fixed, weight: shape}, tie, scalar=True)
         refit = infer(tree, {n: s for n, s in tied.variables.items() if n != weight}, expression)
     except GradcalcError:
         return info

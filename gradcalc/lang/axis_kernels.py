@@ -13,9 +13,12 @@ array([[0. , 0.5, 0.5],
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable
 
 import numpy as np
+
+from gradcalc.errors import InputError
 
 
 def back(g: Any, axis: int | None, keepdims: bool) -> Any:
@@ -72,7 +75,9 @@ def variance(a: Any, axis: int | None = None, keepdims: bool = False, ddof: floa
     >>> float(variance(np.array([1.0, 2.0, 3.0]), ddof=1))
     1.0
     """
-    return np.var(a, axis=axis, ddof=ddof, keepdims=keepdims)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "Degrees of freedom <= 0": the value says it (inf, nan)
+        return np.var(a, axis=axis, ddof=checked_ddof(ddof), keepdims=keepdims)
 
 
 def variance_vjp(ans: Any, a: Any, axis: int | None = None, keepdims: bool = False,
@@ -82,7 +87,8 @@ def variance_vjp(ans: Any, a: Any, axis: int | None = None, keepdims: bool = Fal
     >>> variance_vjp(None, np.array([1.0, 3.0]), ddof=1)(np.array(1.0))
     array([-2.,  2.])
     """
-    d = (a - np.mean(a, axis=axis, keepdims=True)) * (2.0 / (count(a, axis) - ddof))
+    with np.errstate(divide="ignore", invalid="ignore"):  # N <= ddof: inf or nan, as np.var's own value is
+        d = (a - np.mean(a, axis=axis, keepdims=True)) * np.divide(2.0, count(a, axis) - ddof)
     return lambda g: d * back(g, axis, keepdims)
 
 
@@ -92,7 +98,21 @@ def deviation(a: Any, axis: int | None = None, keepdims: bool = False, ddof: flo
     >>> float(deviation(np.array([1.0, 3.0])))
     1.0
     """
-    return np.std(a, axis=axis, ddof=ddof, keepdims=keepdims)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.std(a, axis=axis, ddof=checked_ddof(ddof), keepdims=keepdims)
+
+
+def checked_ddof(ddof: float) -> float:
+    """`ddof` (or torch's correction), or an InputError where NumPy itself raises OverflowError (ddof=1e300).
+
+    >>> checked_ddof(1)
+    1
+    """
+    if not abs(ddof) < 2**53:
+        raise InputError(f"var/std: ddof (correction) {ddof:g} is too large; it is subtracted from the number of "
+                         "entries, e.g. ddof=1")
+    return ddof
 
 
 def deviation_vjp(ans: Any, a: Any, axis: int | None = None, keepdims: bool = False,

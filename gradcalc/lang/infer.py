@@ -373,11 +373,12 @@ def _apply_rule(op: Op, node: Node, arg_shapes: list[Shape], source: str) -> Sha
         raise ParseError(f"{_text(node, source)}: {unread}", position=node.span[0], source=source or None) from None
     except Clash as clash:
         operands = ", ".join(
-            f"{_text(a, source)} ({format_shape(s)})" for a, s in zip(node.args, arg_shapes)
+            f"{_text(_written_operand(a, node), source)} ({format_shape(s)})" for a, s in zip(node.args, arg_shapes)
         )
         where = f" in {_text(node, source)!r}" if source else ""
+        title = OPS[node.written].title if node.written in OPS else op.title  # `-`, not the `+` it expands to
         raise ShapeError(
-            f"shape mismatch{where}: {op.title} cannot combine {operands}: {clash}{_rank_hint(op, node, arg_shapes)}",
+            f"shape mismatch{where}: {title} cannot combine {operands}: {clash}{_rank_hint(op, node, arg_shapes)}",
             position=node.span[0], source=source or None,
         ) from None
 
@@ -405,6 +406,13 @@ def _assign_defaults(var_shapes: dict[str, Shape], names: Iterator[str] | None =
                 root.size = next_size(pool, spare, root.least[0])
                 chosen.add(id(root))
     return [name for name, shape in var_shapes.items() if any(id(d.root()) in chosen for d in shape)]
+
+
+def _written_operand(arg: Node, parent: Node) -> Node:
+    """The operand as the user wrote it: inside an expansion (A - B is A + (-B)) the inner `-B` is B."""
+    while parent.written and arg.span == parent.span and arg.args:
+        arg = arg.args[0]
+    return arg
 
 
 def _text(node: Node, source: str) -> str:

@@ -10,6 +10,8 @@ array([0., 3.])
 
 from __future__ import annotations
 
+import math
+import sys
 from typing import Any, Callable
 
 import numpy as np
@@ -160,3 +162,43 @@ def sym_matmul_right(s: Any, g: Any, ans: Any, a: Any, b: Any) -> Any:
     if s.is_vector(a):
         return s.outer(a, g)
     return s.matmul(s.T(a), g)
+
+
+class TooLarge(ArithmeticError):
+    """A constant whose exact value is beyond float64's range (refused before it is computed)."""
+
+
+#: log2 of float64's largest value, plus a margin for the estimate's own rounding.
+_LOG2_MAX = math.log2(sys.float_info.max) + 8
+
+
+def bounded(number: Any) -> Any:
+    """`number` if a float64 can hold it; TooLarge for an exact integer beyond its range.
+
+    >>> bounded(2**1023) == 2**1023
+    True
+    >>> bounded(2**1024)
+    Traceback (most recent call last):
+    gradcalc.lang.kernels.TooLarge: number too large: a float64 holds at most about 1.8e308
+    """
+    if isinstance(number, int) and abs(number) > sys.float_info.max:
+        raise TooLarge("number too large: a float64 holds at most about 1.8e308")
+    return number
+
+
+def fold_power(a: Any, p: Any) -> Any:
+    """`a ** p` of two constants, estimated as |p|·log2|a| first: 9**9**9 is refused without being computed.
+
+    >>> fold_power(2, 10)
+    1024
+    >>> fold_power(9, 9**9)
+    Traceback (most recent call last):
+    gradcalc.lang.kernels.TooLarge: number too large: a float64 holds at most about 1.8e308
+    """
+    if isinstance(a, (int, float)) and isinstance(p, (int, float)) and abs(a) not in (0, 1) \
+            and math.isfinite(a) and math.isfinite(p) and p * math.log2(abs(a)) > _LOG2_MAX:
+        raise TooLarge("number too large: a float64 holds at most about 1.8e308")
+    try:
+        return bounded(a ** p)
+    except OverflowError:  # 10.0**400: a float beyond the range, as the exact integer would be
+        raise TooLarge("number too large: a float64 holds at most about 1.8e308") from None

@@ -17,7 +17,6 @@ ParseError pointing at the offending character.
 from __future__ import annotations
 
 import ast
-import difflib
 import math
 import re
 import sys
@@ -27,6 +26,8 @@ from typing import Any
 from gradcalc.errors import ParseError
 from gradcalc.lang.ops import (CONSTANTS, LIBRARY_TITLES, NAMESPACES, OPS, REQUIRED, Op, Param, function_names,
                                library_names, lookup_function, lookup_in, lookup_method, lookup_symbol, method_names)
+from gradcalc.lang.elsewhere import ATTRIBUTES, operator as operator_hint, suggest
+from gradcalc.lang.kernels import TooLarge, bounded
 from gradcalc.lang.subscripts import key_of as subscript_key
 from gradcalc.lang.keywords import (ambiguous, bad_keyword, keyword_param, method_library, signature,
                                      too_many, torch_needs)
@@ -40,18 +41,24 @@ _UNOPS = {ast.USub: "-", ast.UAdd: "+"}
 _COMPARE = {ast.Gt: ">", ast.Lt: "<", ast.GtE: ">=", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
 
 
-def parse(text: str) -> Node:
+def parse(text: str, printed: bool = False) -> Node:
     """Parse an expression into a tree, or raise ParseError with a position.
+
+    `printed` marks a text gradcalc wrote itself (a closed form read back,
+    or the user's expression wrapped in a weight): the limit on what a user
+    types, MAX_LENGTH, does not apply to it (the depth limit does).
 
     >>> parse("relu(X@W)").args[0].op
     'matmul'
     >>> parse("foo(X)")
     Traceback (most recent call last):
     gradcalc.errors.ParseError: unknown function 'foo'; known functions: abs, add, ...
+    >>> parse("sum(x" + " " * MAX_LENGTH + ")", printed=True).op
+    'sum'
     """
     if not text.strip():
         raise ParseError("empty expression; try e.g. 'sum((X@W - Y)**2)'", position=0, source=text)
-    if len(text) > MAX_LENGTH:
+    if len(text) > MAX_LENGTH and not printed:
         raise ParseError(f"the expression is {len(text):,} characters long; gradcalc reads at most {MAX_LENGTH:,} "
                          "(name repeated parts once, e.g. with --value, or split the expression)",
                          position=MAX_LENGTH, source=text)
@@ -108,6 +115,7 @@ class _Visitor:
 
     def __init__(self, text: str, indent: int) -> None:
         self.text = text
+        self.memo: dict[int, tuple[Node, Any]] = {}
         lines = text[indent:].split("\n")
         self.line_starts = [indent + sum(len(line) + 1 for line in lines[:i]) for i in range(len(lines))]
 
@@ -139,7 +147,8 @@ class _Visitor:
             return self.subscript(node)
         if isinstance(node, ast.Compare):
             return self.compare(node)
-        raise self.fail(f"unsupported syntax: {_describe(node)}", node)
+        hint = operator_hint(type(node.op).__name__) if isinstance(node, ast.BinOp) else ""
+        raise self.fail(f"unsupported syntax: {_describe(node)}" + (f"; {hint}" if hint else ""), node)
 
     def compare(self, node: ast.Compare) -> Node:
         """`A > B` and the other comparisons, one at a time: a 0/1 mask."""
@@ -177,8 +186,8 @@ class _Visitor:
     def binary(self, node: ast.BinOp) -> Node:
         op = lookup_symbol(_BINOPS[type(node.op)], binary=True)
         left = self.visit(node.left)
-        if op.arity == 1 and _fold_ast(node.right) is None and _positive(_fold(left)):  # `e**X`, `2**X`
-            base = _fold(left)
+        if op.arity == 1 and _fold_ast(node.right) is None and _positive(_fold(left, self.memo)):  # `e**X`, `2**X`
+            base = _fold(left, self.memo)
             exponent = self.visit(node.right)
             scaled = exponent if base == math.e else Node("mul", (Node("const", value=math.log(base)), exponent))
             return Node("exp", (scaled,), span=self.span(node))
@@ -193,9 +202,12 @@ class _Visitor:
         if _dotted(node.value) in NAMESPACES:
             if node.attr in CONSTANTS:
                 return Node("const", value=CONSTANTS[node.attr], span=self.span(node))
+            if node.attr in ATTRIBUTES:
+                raise self.fail(f"{_dotted(node)} is not read; {ATTRIBUTES[node.attr]}", node)
             raise self.fail(f"{_dotted(node)} must be called, e.g. {_dotted(node)}(X)", node)
         self.visit(node.value)
-        raise ParseError(f"unknown attribute '.{node.attr}'; did you mean '.T'?",
+        hint = ATTRIBUTES.get(node.attr, "did you mean '.T'?")
+        raise ParseError(f"unknown attribute '.{node.attr}'; {hint}",
                          position=self.span(node)[1] - len(node.attr), source=self.text)
 
     def call(self, node: ast.Call) -> Node:
@@ -211,7 +223,7 @@ class _Visitor:
             receiver = self.visit(func.value)
             method = lookup_method(func.attr)
             if method is None:
-                message = f"unknown method '.{func.attr}()'{_suggest(func.attr, method_names(), 'methods')}"
+                message = f"unknown method '.{func.attr}()'{suggest(func.attr, method_names(), 'methods')}"
                 raise ParseError(message, position=self.span(func)[1] - len(func.attr), source=self.text)
             return self.build(method, [receiver, *node.args], node.keywords, node, library="method",
                               spelled=func.attr)
@@ -229,7 +241,7 @@ class _Visitor:
             bare = lookup_function(name)
             instead = f"; gradcalc's own {name}(...) means {bare.doc.split(':')[0]}" if bare else ""
             raise self.fail(f"{prefix}.{name} is not a {LIBRARY_TITLES[library]} function gradcalc knows"
-                            f"{instead}{_suggest(name, known, 'functions there')}", node)
+                            f"{instead}{suggest(name, known, 'functions there')}", node)
         for op in candidates[:-1]:  # an overloaded spelling: the first op whose extra arguments are constants
             if all(_fold_ast(a) is not None or _flag_ast(a) for a in node.args[op.arity:]):
                 return self.build(op, node.args, node.keywords, node, library=library, spelled=name)
@@ -238,7 +250,7 @@ class _Visitor:
     def function(self, name: str, where: ast.AST) -> Op:
         op = lookup_function(name)
         if op is None:
-            raise self.fail(f"unknown function {name!r}{_suggest(name, function_names(), 'functions')}", where)
+            raise self.fail(f"unknown function {name!r}{suggest(name, function_names(), 'functions')}", where)
         return op
 
     def build(self, op: Op, args: list[Any], keywords: list[ast.keyword] | dict[str, Any],
@@ -296,8 +308,16 @@ class _Visitor:
         except KeyError:
             note = ""
         if op.expand is not None:
-            return _respan(op.expand(*inputs, **params), span)
-        return Node(op.name, tuple(inputs), tuple(params.items()), span=span, note=note)
+            return self.bounded(_respan(op.expand(*inputs, **params), span, op.name), node)
+        return self.bounded(Node(op.name, tuple(inputs), tuple(params.items()), span=span, note=note), node)
+
+    def bounded(self, built: Node, node: ast.AST) -> Node:
+        """`built`, unless it is a constant beyond float64's range: refused before anyone computes it."""
+        try:
+            _fold(built, self.memo)
+        except TooLarge as err:
+            raise self.fail(str(err), node) from None
+        return built
 
     def flags_that_set(self, op: Op, named: dict[str, Any], node: ast.AST) -> None:
         """A flag that stands for another parameter becomes it: `unbiased=False` is `correction=0`."""
@@ -327,7 +347,7 @@ class _Visitor:
 
     def number(self, value: ast.AST, op: Op, param: Param) -> float | int:
         """A constant numeric parameter, possibly written as an arithmetic of numbers."""
-        number = _fold(self.visit(value))
+        number = _fold(self.visit(value), self.memo)
         infinite = isinstance(number, float) and math.isinf(number)  # -np.inf: an open bound, where one may be
         real = isinstance(number, (int, float)) and (abs(number) <= sys.float_info.max  # 10**400: no OverflowError
                                                      or (_open(param.default) and infinite))
@@ -350,20 +370,31 @@ def _zero_denominator(op: Op, inputs: list[Node], params: dict[str, Any]) -> Nod
     return denominator if denominator is not None and _fold(denominator) == 0 else None
 
 
-def _fold(node: Node) -> float | int | None:
-    """The value of a constant-only subtree, or None."""
+def _fold(node: Node, memo: dict[int, tuple[Node, Any]] | None = None) -> float | int | None:
+    """The value of a constant-only subtree, or None; TooLarge for an exact integer beyond float64.
+
+    `memo` (id -> (node, value)) makes folding every node of a tree as it is built linear."""
     if node.op == "const":
         return node.value
-    values = [_fold(a) for a in node.args]
-    if any(v is None for v in values):
-        return None
+    if memo is not None and id(node) in memo:
+        return memo[id(node)][1]
+    values = []
+    for arg in node.args:
+        values.append(_fold(arg, memo))
+        if values[-1] is None:
+            break
     op = OPS.get(node.op)
-    if op is None or op.fold is None:
-        return None
-    try:
-        return op.fold(*values, *node.kwargs.values())
-    except (ArithmeticError, ValueError):
-        return None
+    value = None
+    if op is not None and op.fold is not None and all(v is not None for v in values):
+        try:
+            value = bounded(op.fold(*values, *node.kwargs.values()))
+        except TooLarge:
+            raise
+        except (ArithmeticError, ValueError, TypeError):
+            value = None
+    if memo is not None:
+        memo[id(node)] = (node, value)  # the node is kept so that its id is not reused
+    return value
 
 
 def _fold_ast(node: ast.AST) -> float | int | None:
@@ -383,12 +414,12 @@ def _positive(number: float | int | None) -> bool:
     return isinstance(number, (int, float)) and 0 < number <= sys.float_info.max and number != 1
 
 
-def _respan(node: Node, span: tuple[int, int]) -> Node:
-    """Give a composed op's expansion the source span of the text it came from."""
+def _respan(node: Node, span: tuple[int, int], written: str = "") -> Node:
+    """Give a composed op's expansion the source span of the text it came from, and its root the op's name."""
     if node.op in ("var", "const"):
         return node
     return Node(node.op, tuple(_respan(a, span) if a.span == (0, 0) else a for a in node.args),
-                node.params, span=span)
+                node.params, span=span, written=written)
 
 
 def _dotted(node: ast.AST) -> str:
@@ -397,13 +428,6 @@ def _dotted(node: ast.AST) -> str:
     if isinstance(node, ast.Attribute):
         return f"{_dotted(node.value)}.{node.attr}"
     return ""
-
-
-def _suggest(name: str, known: list[str], what: str) -> str:
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-    if close:
-        return f"; did you mean {', '.join(close)}?"
-    return f"; known {what}: {', '.join(known)}"
 
 
 def _describe(node: ast.AST) -> str:

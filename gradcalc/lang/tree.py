@@ -33,6 +33,7 @@ class Node:
     span: tuple[int, int] = field(default=(0, 0))
     note: str = ""  # what the user should know about how this spelling was read (torch.max(X, 1): values)
     label: str = ""  # the name a statement gave this node (`H = relu(Z)`), for --steps and --expect
+    written: str = ""  # the composed op this node's expansion stands for (`sub` for A - B's add), for messages
 
     @property
     def kwargs(self) -> dict[str, Number]:

@@ -119,7 +119,7 @@ def _gradient_json(g: Gradient) -> dict[str, Any]:
                      "shared": {"where": [{"name": n, "formula": f} for n, f in g.shared], "formula": g.compact}},
         "finite_difference": {"value": plain(g.finite_difference), "step": plain(g.step),
                               "max_abs_diff": plain(g.fd_max_abs_diff), "untrusted_entries": g.untrusted,
-                              "checked_entries": g.fd_checked},
+                              "unsure_entries": g.unsure, "checked_entries": g.fd_checked},
         "max_abs_diff": plain(g.max_abs_diff),
         "max_rel_diff": plain(g.max_rel_diff),
         "verdict": g.verdict,
@@ -238,8 +238,10 @@ def _show_gradient(g: Gradient, console: Any, precision: int, chain: tuple[str, 
     fd_note = f"finite differences ±{number(g.fd_max_abs_diff)} (h {g.step:.1e})"
     if g.fd_checked < g.autograd.size:
         fd_note += f" on {g.fd_checked} of {g.autograd.size} entries"
-    if g.untrusted:
-        fd_note += f", {g.untrusted} entries at a kink"
+    if g.untrusted - g.unsure:
+        fd_note += f", {g.untrusted - g.unsure} entries at a kink"
+    if g.unsure:
+        fd_note += f", {g.unsure} untrusted (the estimate does not settle as h shrinks)"
     console.print(Text.assemble(
         (g.verdict, VERDICT_STYLE[g.verdict]),
         f"  abs diff {number(g.max_abs_diff)} · rel diff {number(g.max_rel_diff)} · {fd_note}",
@@ -310,10 +312,13 @@ def _show_lines(console: Any, lines: list[tuple[str, str]], left_style: str = "d
 
 def _show_pair(console: Any, left_title: str, left: np.ndarray, right_title: str, right: np.ndarray,
                precision: int) -> None:
-    """Two matrices side by side, each elided to half the terminal's width."""
+    """Two matrices side by side; one above the other where they do not fit side by side but each shows
+    whole; else (a big matrix, elided anyway) each elided to half the terminal's width."""
 
-    half = max(16, (console.width - len(GAP)) // 2)
-    blocks = [_block(left_title, left, precision, half), _block(right_title, right, precision, half)]
+    blocks = [_block(left_title, left, precision), _block(right_title, right, precision)]
+    if max(len(b[0]) for b in blocks) > console.width or max(np.size(left), np.size(right)) > THRESHOLD:
+        half = max(16, (console.width - len(GAP)) // 2)
+        blocks = [_block(left_title, left, precision, half), _block(right_title, right, precision, half)]
     if sum(len(b[0]) for b in blocks) + len(GAP) <= console.width:
         blocks = [[GAP.join(lines) for lines in zip(*blocks)]]
     for lines in blocks:

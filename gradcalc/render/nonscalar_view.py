@@ -66,7 +66,7 @@ def _jacobian_json(j: Jacobian, weight: str) -> dict[str, Any]:
         "symbolic": {"formula": j.formula, "pretty": j.pretty, "latex": j.latex, "weight": weight,
                      "value": plain(j.symbolic)},
         "finite_difference": {"value": plain(j.finite_difference), "step": plain(j.step),
-                              "max_abs_diff": plain(j.fd_max_abs_diff), "untrusted_entries": j.untrusted},
+                              "max_abs_diff": plain(j.fd_max_abs_diff), "untrusted_entries": j.untrusted, "unsure_entries": j.unsure},
         "max_abs_diff": plain(j.max_abs_diff),
         "max_rel_diff": plain(j.max_rel_diff),
         "verdict": j.verdict,
@@ -137,8 +137,10 @@ def _show_jacobian(j: Jacobian, weight: str, console: Any, precision: int) -> No
     console.print(Text.assemble(("formula  ", "dim"), j.formula, (f"   (row i: {weight} = one-hot at y_i)", "dim")))
     console.print(Text.assemble(("         ", "dim"), j.pretty))
     fd_note = f"finite differences ±{number(j.fd_max_abs_diff)} (h {j.step:.1e})"
-    if j.untrusted:
-        fd_note += f", {j.untrusted} entries at a kink"
+    if j.untrusted - j.unsure:
+        fd_note += f", {j.untrusted - j.unsure} entries at a kink"
+    if j.unsure:
+        fd_note += f", {j.unsure} untrusted (the estimate does not settle as h shrinks)"
     console.print(Text.assemble((j.verdict, VERDICT_STYLE[j.verdict]),
                                 f"  abs diff {number(j.max_abs_diff)} · rel diff {number(j.max_rel_diff)} · "
                                 f"{fd_note}"))

@@ -19,6 +19,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
+import numpy as np
 import sympy as sp
 from sympy import (Determinant, HadamardPower, HadamardProduct, Identity, Inverse, MatAdd, MatMul, OneMatrix, Trace,
                    Transpose, ZeroMatrix)
@@ -297,7 +298,7 @@ def pow(a: Expr, p: Any) -> Expr:  # noqa: A001 - the op's name
     """
     p = number(p)
     if not is_matrix(a):
-        return a**p
+        return _float_power(a, p) if _beyond_float(a, p) else a**p
     if p == 1:
         return a
     if p == 0:
@@ -305,6 +306,25 @@ def pow(a: Expr, p: Any) -> Expr:  # noqa: A001 - the op's name
     if isinstance(a, HadamardPower) and a.exp.is_Integer and p.is_Integer:  # (X**2)**0.5 is |X|, not X
         return HadamardPower(a.base, a.exp * p)
     return HadamardPower(a, p)
+
+
+def _beyond_float(a: Expr, p: Expr) -> bool:
+    """Is the exact a**p of two numbers beyond float64 (2**-(10**10)), or complex ((-8)**0.5, nan in NumPy)?"""
+    a, p = sp.sympify(a), sp.sympify(p)
+    if not (a.is_Number and p.is_Number) or a.is_zero or not (a.is_finite and p.is_finite):
+        return False
+    if a < 0 and not p.is_integer:
+        return True
+    exact = sp.Rational(abs(a))  # float(a) of 2**-(10**10) is 0.0: log2 of the numerator and denominator
+    return abs(a) != 1 and abs(float(p)) * abs(math.log2(exact.p) - math.log2(exact.q)) > 1100
+
+
+def _float_power(a: Expr, p: Expr) -> Expr:
+    """a**p as the float64 the engine computes (0, ±inf or nan past its range), not as an exact number."""
+    with np.errstate(all="ignore"):
+        value = float(np.power(float(a), float(p)))
+    return sp.nan if math.isnan(value) else sp.oo if value == math.inf else -sp.oo if value == -math.inf \
+        else sp.Float(value)
 
 
 def trace(a: Expr) -> Expr:

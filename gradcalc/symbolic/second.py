@@ -70,7 +70,7 @@ def along(expression_of_v: str, shapes: dict[str, tuple[Any, ...]], direction: s
     >>> along("sum(v*(2*x))", {"x": (2,)}, "v", (2,), ["x"])["x"].syntax
     '2*v'
     """
-    tree = parse(expression_of_v)
+    tree = parse(expression_of_v, printed=True)
     known = {**shapes, direction: shape}
     present = [n for n in wrt if n in variable_names(tree)]  # ∂f/∂b free of a: the block is zero
     derived = derive(expression_of_v, tree, infer(tree, known, expression_of_v, scalar=True, symbolic=symbolic),

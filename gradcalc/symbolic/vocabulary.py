@@ -168,7 +168,8 @@ def expand(e: Expr, shape: tuple[Any, ...]) -> Expr:
     if len(have) == 1 and len(shape) == 1:  # a 1-D vector of length 1 stretched to length n
         return _mm(OneMatrix(shape[0], 1), e)
     if len(have) == 1:
-        return _mm(OneMatrix(shape[0], UNIT), _t(e))  # a 1-D vector broadcasts as a row
+        row = _mm(OneMatrix(shape[0], UNIT), _t(e))  # a 1-D vector broadcasts as a row
+        return _mm(row, OneMatrix(1, shape[1])) if have[0] == 1 and shape[1] != 1 else row  # (1,) to (n, m)
     rows, cols = shape
     left = OneMatrix(rows, 1) if have[0] == 1 and rows != 1 else None
     right = OneMatrix(1, cols) if have[1] == 1 and cols != 1 else None

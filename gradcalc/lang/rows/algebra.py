@@ -61,7 +61,7 @@ ROWS: tuple[Op, ...] = (
         vjp=(kernels.pow_vjp,),
         sym=lambda s, a, p: s.pow(a, p),
         sym_vjp=(lambda s, g, ans, a, p: s.mul(g, s.scale(s.number(p), s.pow(a, s.number(p) - 1))),),
-        fold=operator.pow, domain=(POWER_BASE,),
+        fold=kernels.fold_power, domain=(POWER_BASE,),
         numpy_names=("power",), torch_names=("pow",),
     ),
     Op(

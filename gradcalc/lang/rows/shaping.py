@@ -41,7 +41,7 @@ def _refuse_permute(spelling: str, library: str, params: dict[str, Any]) -> str:
     d0, d1 = params.get("d0"), params.get("d1")
     if spelling == "permute" and d0 is None:
         return "permute() needs the order of the axes, e.g. X.permute(1, 0) (the transpose of a matrix)"
-    if spelling != "transpose" or library != "either" or d1 is None or (d0 in (1, -1) and d1 in (0, -2)):
+    if spelling != "transpose" or library != "either" or None in (d0, d1) or (d0 in (1, -1) and d1 in (0, -2)):
         return ""
     numpy = "leaves a matrix as it is" if (d0 % 2, d1 % 2) == (0, 1) else "is an error"
     return (f"X.transpose({d0}, {d1}) reads differently in NumPy (the axes in the order ({d0}, {d1}), which "
