@@ -25,6 +25,7 @@ from gradcalc.jobs.evaluate import run_eval
 from gradcalc.jobs.results import EvalResult
 from gradcalc.options import EvalOptions
 from gradcalc.values.draw import Value
+from test_oracles import central_differences  # noqa: F401 - one finite-difference reference for the tests
 
 Shapes = dict[str, tuple[int, ...]]
 
@@ -100,17 +101,3 @@ def gradcalc(case: Spelling, values: dict[str, np.ndarray]) -> EvalResult:
     """gradcalc's answer for the case at these values (every variable a --wrt)."""
     given = {name: Value(v, "test") for name, v in values.items()}
     return run_eval(case.expr, EvalOptions(wrt=list(values), values=given))
-
-
-def central_differences(f: Callable[[dict[str, np.ndarray]], float], values: dict[str, np.ndarray],
-                        name: str, h: float = 1e-6) -> np.ndarray:
-    """Central differences of the NumPy reference with respect to one variable."""
-    x = values[name]
-    out = np.zeros_like(x)
-    for index in np.ndindex(*x.shape):
-        step = h * max(1.0, abs(float(x[index])))
-        plus, minus = x.copy(), x.copy()
-        plus[index] += step
-        minus[index] -= step
-        out[index] = (float(f({**values, name: plus})) - float(f({**values, name: minus}))) / (2 * step)
-    return out
